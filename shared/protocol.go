@@ -1,0 +1,308 @@
+package shared
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Event names the server sends. Any other name comes from an application's
+// SendTo or Broadcast call.
+const (
+	// EventConnected is the first event of every stream. Its data is a
+	// Connected object.
+	EventConnected = "connected"
+	// EventMessage carries an Envelope: a channel message, or a SendTo or
+	// Broadcast call made without an event name.
+	EventMessage = "message"
+	// EventHeartbeat is sent every heartbeat interval so that a client can
+	// tell a quiet stream from a dead one. Its data is the server's time in
+	// Unix milliseconds.
+	EventHeartbeat = "heartbeat"
+	// EventGap says that events the client asked to replay (with
+	// Last-Event-ID) are no longer held by the server. Its data is a Gap
+	// object. The application should reload its state.
+	EventGap = "gap"
+)
+
+// Client-side event names of the browser client. The server never sends an
+// event under these names, so a handler for them cannot be confused with a
+// server event.
+const (
+	EventOpen         = "open"
+	EventError        = "error"
+	EventReconnecting = "reconnecting"
+)
+
+// Request parameters of the GET that opens a stream.
+const (
+	// QueryChannels lists channels to subscribe at connect time,
+	// comma-separated: ?channels=news,sport.
+	QueryChannels = "channels"
+	// QueryClientID asks to resume the session of an earlier stream.
+	QueryClientID = "clientId"
+	// QueryLastEventID stands in for the Last-Event-ID header for clients
+	// that cannot set headers.
+	QueryLastEventID = "lastEventId"
+	// HeaderLastEventID is the header a browser EventSource sends when it
+	// reconnects.
+	HeaderLastEventID = "Last-Event-ID"
+)
+
+// DefaultChannel is the channel every client joins at connect time unless the
+// server disables it.
+const DefaultChannel = "default"
+
+// Actions of a SubscribeRequest.
+const (
+	ActionSubscribe   = "subscribe"
+	ActionUnsubscribe = "unsubscribe"
+)
+
+// Limits on names.
+const (
+	// MaxChannelLen is the longest channel name, in bytes.
+	MaxChannelLen = 128
+	// MaxEventNameLen is the longest custom event name, in bytes.
+	MaxEventNameLen = 64
+)
+
+// Errors returned by the validators.
+var (
+	ErrInvalidChannel   = errors.New("ssevent: invalid channel name")
+	ErrInvalidEventName = errors.New("ssevent: invalid event name")
+	ErrInvalidEventID   = errors.New("ssevent: invalid event id")
+)
+
+// RawMessage is a raw encoded JSON value. It behaves like
+// encoding/json.RawMessage without importing that package.
+type RawMessage []byte
+
+// MarshalJSON returns m, or null when m is nil.
+func (m RawMessage) MarshalJSON() ([]byte, error) {
+	if m == nil {
+		return []byte("null"), nil
+	}
+	return m, nil
+}
+
+// UnmarshalJSON stores a copy of data in *m.
+func (m *RawMessage) UnmarshalJSON(data []byte) error {
+	if m == nil {
+		return errors.New("ssevent: RawMessage: UnmarshalJSON on nil pointer")
+	}
+	*m = append((*m)[:0], data...)
+	return nil
+}
+
+// Envelope is the data of a "message" event: {"channel": ..., "payload": ...}.
+// Channel is empty for messages sent with SendTo or Broadcast.
+type Envelope struct {
+	Channel string     `json:"channel"`
+	Payload RawMessage `json:"payload"`
+}
+
+// AppendEnvelope appends the JSON form of an envelope to dst. channelJSON
+// must be the channel already encoded as a JSON string and payload a valid
+// JSON value; the server encodes each message once and shares the bytes
+// among all recipients.
+func AppendEnvelope(dst, channelJSON, payload []byte) []byte {
+	dst = append(dst, `{"channel":`...)
+	dst = append(dst, channelJSON...)
+	dst = append(dst, `,"payload":`...)
+	dst = append(dst, payload...)
+	return append(dst, '}')
+}
+
+// Connected is the data of the "connected" event.
+type Connected struct {
+	// ClientID identifies this client in POST requests and SendTo. Keep it
+	// private: presenting it resumes the session.
+	ClientID string `json:"clientId"`
+	// Channels is the client's channel set after connecting.
+	Channels []string `json:"channels"`
+	// Rejected lists channels asked for with ?channels= that were refused.
+	Rejected []Rejection `json:"rejected,omitempty"`
+	// Resumed is true when an earlier session was resumed: same id, same
+	// channels, and missed events replayed.
+	Resumed bool `json:"resumed"`
+	// Heartbeat is the server's heartbeat interval in milliseconds, or 0
+	// when heartbeats are off. A client that hears nothing for a few
+	// intervals may treat the stream as dead.
+	Heartbeat int64 `json:"heartbeat"`
+}
+
+// Gap is the data of the "gap" event.
+type Gap struct {
+	// LastEventID is the id the client presented.
+	LastEventID string `json:"lastEventId"`
+	// Channels are the client's channels, some of whose events after
+	// LastEventID are no longer held.
+	Channels []string `json:"channels"`
+}
+
+// SubscribeRequest is the JSON body of a POST to the events endpoint.
+type SubscribeRequest struct {
+	Action   string   `json:"action"`
+	ClientID string   `json:"clientId"`
+	Channels []string `json:"channels"`
+}
+
+// Rejection names a channel that was not subscribed and why.
+type Rejection struct {
+	Channel string `json:"channel"`
+	Reason  string `json:"reason"`
+}
+
+// SubscribeResponse is the JSON body of a successful POST.
+type SubscribeResponse struct {
+	ClientID string `json:"clientId"`
+	Action   string `json:"action"`
+	// Accepted are the channels the action was applied to.
+	Accepted []string `json:"accepted"`
+	// Rejected are the channels the server's OnSubscribe hook refused.
+	Rejected []Rejection `json:"rejected"`
+	// Channels is the client's channel set afterwards.
+	Channels []string `json:"channels"`
+}
+
+// ErrorResponse is the JSON body of every refused request.
+type ErrorResponse struct {
+	// Error is a stable machine-readable code, one of the Code constants.
+	Error string `json:"error"`
+	// Message is a human-readable explanation.
+	Message string `json:"message"`
+}
+
+// Codes of ErrorResponse.Error.
+const (
+	CodeBadRequest       = "bad_request"
+	CodeInvalidJSON      = "invalid_json"
+	CodeUnsupportedMedia = "unsupported_media_type"
+	CodeUnknownClient    = "unknown_client"
+	CodePayloadTooLarge  = "payload_too_large"
+	CodeInvalidChannel   = "invalid_channel"
+	CodeTooManyChannels  = "too_many_channels"
+	CodeUnauthorized     = "unauthorized"
+	CodeForbidden        = "forbidden"
+	CodeOriginRefused    = "origin_not_allowed"
+	CodeTooManyClients   = "too_many_connections"
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodeHubClosed        = "hub_closed"
+	CodeStreamingBroken  = "streaming_unsupported"
+	CodeInternal         = "internal_error"
+)
+
+// ValidChannel reports whether name can be used as a channel: 1 to
+// MaxChannelLen bytes of valid UTF-8, with no control characters and no
+// comma (commas separate channels in ?channels=). The error wraps
+// ErrInvalidChannel.
+func ValidChannel(name string) error {
+	switch {
+	case name == "":
+		return detail(ErrInvalidChannel, "empty")
+	case len(name) > MaxChannelLen:
+		return detail(ErrInvalidChannel, "longer than "+strconv.Itoa(MaxChannelLen)+" bytes")
+	case !utf8.ValidString(name):
+		return detail(ErrInvalidChannel, "not valid UTF-8")
+	case strings.ContainsRune(name, ','):
+		return detail(ErrInvalidChannel, "contains a comma")
+	case hasControl(name):
+		return detail(ErrInvalidChannel, "contains a control character")
+	}
+	return nil
+}
+
+// reservedEvents are names a custom event may not take.
+var reservedEvents = map[string]bool{
+	EventConnected: true, EventHeartbeat: true, EventGap: true,
+	EventOpen: true, EventError: true, EventReconnecting: true,
+}
+
+// ValidEventName reports whether name can be used as a custom event name:
+// 1 to MaxEventNameLen bytes of valid UTF-8 with no control characters, and
+// not one of the names the protocol or the browser client reserve
+// (connected, heartbeat, gap, open, error, reconnecting). "message" is
+// allowed. The error wraps ErrInvalidEventName.
+func ValidEventName(name string) error {
+	switch {
+	case name == "":
+		return detail(ErrInvalidEventName, "empty")
+	case len(name) > MaxEventNameLen:
+		return detail(ErrInvalidEventName, "longer than "+strconv.Itoa(MaxEventNameLen)+" bytes")
+	case !utf8.ValidString(name):
+		return detail(ErrInvalidEventName, "not valid UTF-8")
+	case hasControl(name):
+		return detail(ErrInvalidEventName, "contains a control character")
+	case reservedEvents[name]:
+		return detail(ErrInvalidEventName, strconv.Quote(name)+" is reserved")
+	}
+	return nil
+}
+
+// detailError wraps a sentinel with a detail: "ssevent: invalid channel
+// name: empty".
+type detailError struct {
+	base   error
+	detail string
+}
+
+func (e *detailError) Error() string { return e.base.Error() + ": " + e.detail }
+func (e *detailError) Unwrap() error { return e.base }
+
+func detail(base error, d string) error { return &detailError{base, d} }
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseChannels parses the value of ?channels=: channel names separated by
+// commas, with spaces around each trimmed and empty entries skipped.
+// Duplicates are dropped; order is kept. The first invalid name gives an
+// error wrapping ErrInvalidChannel.
+func ParseChannels(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	parts := strings.Split(s, ",")
+	out := make([]string, 0, len(parts))
+	seen := make(map[string]bool, len(parts))
+	for _, p := range parts {
+		p = strings.TrimSpace(p)
+		if p == "" || seen[p] {
+			continue
+		}
+		if err := ValidChannel(p); err != nil {
+			return nil, err
+		}
+		seen[p] = true
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// FormatEventID formats a server event id for the id field.
+func FormatEventID(id uint64) string { return strconv.FormatUint(id, 10) }
+
+// ParseEventID parses an event id the server gave: decimal digits, no sign,
+// at most 20 digits. An empty string is id 0 (no event seen). Anything else
+// gives an error wrapping ErrInvalidEventID.
+func ParseEventID(s string) (uint64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if len(s) > 20 || s[0] == '+' || s[0] == '-' {
+		return 0, ErrInvalidEventID
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, ErrInvalidEventID
+	}
+	return n, nil
+}
