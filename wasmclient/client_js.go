@@ -1,0 +1,724 @@
+//go:build js && wasm
+
+package wasmclient
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"syscall/js"
+	"time"
+
+	"github.com/ssevent/ssevent/shared"
+)
+
+// Client is a connection to an ssevent hub. Create it with Connect; it is
+// safe for concurrent use.
+type Client struct {
+	url     string
+	opts    Options
+	closing chan struct{} // closed when the client stops, for any reason
+	once    sync.Once
+
+	// qmu guards the two queues the browser's callbacks fill. It is never
+	// held across a JavaScript call or a blocking operation.
+	qmu       sync.Mutex
+	sigs      []signal
+	events    []Event
+	sigNotify chan struct{}
+	evNotify  chan struct{}
+
+	mu         sync.Mutex // guards what follows; JavaScript calls made under it never call back synchronously
+	state      int
+	connected  bool
+	userClosed bool
+	stopErr    error
+	clientID   string
+	channels   []string
+	lastID     string
+	ready      chan struct{} // closed while connected
+	handlers   map[string][]*handlerEntry
+	tr         transport
+	gen        uint64
+	inflight   map[*js.Value]struct{}
+}
+
+type handlerEntry struct {
+	fn      Handler
+	removed bool
+}
+
+// Connect starts a client for the hub's endpoint at url (absolute, or
+// relative to the page's location) and returns at once: the stream opens in
+// the background and events reach the handlers registered with On. Invalid
+// Options.Channels stop the client at once with an "error" event.
+func Connect(url string, opts Options) *Client {
+	c := &Client{
+		url:       url,
+		opts:      opts,
+		closing:   make(chan struct{}),
+		sigNotify: make(chan struct{}, 1),
+		evNotify:  make(chan struct{}, 1),
+		ready:     make(chan struct{}),
+		handlers:  make(map[string][]*handlerEntry),
+		inflight:  make(map[*js.Value]struct{}),
+	}
+	chs, err := validChannels(opts.Channels)
+	c.channels = chs
+	go c.dispatch()
+	if err != nil {
+		c.stop(err)
+		return c
+	}
+	go c.run()
+	return c
+}
+
+// On registers h for the event name and returns a function that removes
+// this registration (safe to call more than once). Handlers of one name run
+// in the order they were registered.
+func (c *Client) On(event string, h Handler) (remove func()) {
+	e := &handlerEntry{fn: h}
+	c.mu.Lock()
+	first := len(c.handlers[event]) == 0
+	c.handlers[event] = append(c.handlers[event], e)
+	if first && c.tr != nil && isCustom(event) {
+		c.tr.listen(event)
+	}
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if e.removed {
+			return
+		}
+		e.removed = true
+		hs := c.handlers[event]
+		for i, x := range hs {
+			if x == e {
+				c.handlers[event] = append(hs[:i:i], hs[i+1:]...)
+				break
+			}
+		}
+		c.dropName(event)
+	}
+}
+
+// Off removes every handler of the event name.
+func (c *Client) Off(event string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.handlers[event] {
+		e.removed = true
+	}
+	delete(c.handlers, event)
+	c.dropName(event)
+}
+
+// dropName stops listening for a custom name nobody handles. c.mu is held.
+func (c *Client) dropName(event string) {
+	if len(c.handlers[event]) > 0 {
+		return
+	}
+	delete(c.handlers, event)
+	if c.tr != nil && isCustom(event) {
+		c.tr.unlisten(event)
+	}
+}
+
+// ClientID is the id the hub gave, or "" before the first "connected".
+func (c *Client) ClientID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.clientID
+}
+
+// Channels is the client's channel set as the hub last reported it.
+func (c *Client) Channels() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.channels...)
+}
+
+// IsConnected reports whether a stream is open and the hub has sent
+// "connected" on it.
+func (c *Client) IsConnected() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.connected
+}
+
+// ReadyState is StateConnecting (0), StateOpen (1) or StateClosed (2).
+func (c *Client) ReadyState() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// Err is why the client stopped for good, or nil while it runs or after
+// Close.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stopErr
+}
+
+// Done is closed when the client has stopped, by Close or for good.
+func (c *Client) Done() <-chan struct{} { return c.closing }
+
+// Close stops the client: the stream and any request in flight are
+// aborted, no further request is made, and no handler is called after the
+// one running, if any, returns. It is idempotent and returns nil.
+func (c *Client) Close() error {
+	c.shutdown(true, nil)
+	return nil
+}
+
+// Subscribe asks the hub to add channels to the client's set and waits for
+// its answer (first for a connection, if there is none). Channels the hub
+// refused are reported by a *RejectedError (errors.Is(err, ErrRejected));
+// the others were added. A refused request gives a *StatusError.
+func (c *Client) Subscribe(channels ...string) error {
+	return c.SubscribeContext(context.Background(), channels...)
+}
+
+// Unsubscribe asks the hub to remove channels from the client's set and
+// waits for its answer. See Subscribe.
+func (c *Client) Unsubscribe(channels ...string) error {
+	return c.UnsubscribeContext(context.Background(), channels...)
+}
+
+// SubscribeContext is Subscribe with a context bounding the wait.
+func (c *Client) SubscribeContext(ctx context.Context, channels ...string) error {
+	return c.change(ctx, shared.ActionSubscribe, channels)
+}
+
+// UnsubscribeContext is Unsubscribe with a context bounding the wait.
+func (c *Client) UnsubscribeContext(ctx context.Context, channels ...string) error {
+	return c.change(ctx, shared.ActionUnsubscribe, channels)
+}
+
+func (c *Client) change(ctx context.Context, action string, channels []string) error {
+	chs, err := validChannels(channels)
+	if err != nil {
+		return err
+	}
+	if len(chs) == 0 {
+		return nil
+	}
+	var id string
+	for {
+		c.mu.Lock()
+		closed, connected, ready := c.state == StateClosed, c.connected, c.ready
+		id = c.clientID
+		c.mu.Unlock()
+		if closed {
+			return ErrClosed
+		}
+		if connected {
+			break
+		}
+		select {
+		case <-ready:
+		case <-c.closing:
+			return ErrClosed
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	body, err := stringify(js.ValueOf(map[string]any{
+		"action":   action,
+		"clientId": id,
+		"channels": stringArray(chs),
+	}))
+	if err != nil {
+		return err
+	}
+	hdr := c.headers()
+	hdr["Content-Type"] = "application/json"
+	resp, text, err := c.request(ctx, c.url, map[string]any{
+		"method":  "POST",
+		"headers": hdr,
+		"body":    body,
+	}, always)
+	if err != nil {
+		return err
+	}
+	status := resp.Get("status").Int()
+	v, perr := parseJSON(text)
+	if status != 200 {
+		return statusError(status, v)
+	}
+	if perr != nil || v.Type() != js.TypeObject {
+		return ErrProtocol
+	}
+	rej := rejections(v.Get("rejected"))
+	c.mu.Lock()
+	if c.clientID == id {
+		c.channels = stringsOf(v.Get("channels"))
+	}
+	c.mu.Unlock()
+	if len(rej) > 0 {
+		return &RejectedError{Rejected: rej}
+	}
+	return nil
+}
+
+// statusError makes a *StatusError from a status and a parsed body.
+func statusError(status int, body js.Value) error {
+	return &StatusError{Status: status, Code: str(body, "error"), Message: str(body, "message")}
+}
+
+// headers copies Options.Headers into a map js.ValueOf accepts.
+func (c *Client) headers() map[string]any {
+	h := make(map[string]any, len(c.opts.Headers)+2)
+	for k, v := range c.opts.Headers {
+		h[k] = v
+	}
+	return h
+}
+
+func (c *Client) credentials() string {
+	if c.opts.WithCredentials {
+		return "include"
+	}
+	return "same-origin"
+}
+
+// request runs fetch(url, init) with an AbortController that Close and ctx
+// abort, and reads the body as text when readBody(status) says so (otherwise
+// it is dropped). It returns the Response.
+func (c *Client) request(ctx context.Context, url string, init map[string]any, readBody func(status int) bool) (resp js.Value, text string, err error) {
+	ctrl := js.Global().Get("AbortController").New()
+	c.mu.Lock()
+	if c.state == StateClosed {
+		c.mu.Unlock()
+		return js.Undefined(), "", ErrClosed
+	}
+	c.inflight[&ctrl] = struct{}{}
+	c.mu.Unlock()
+	done := make(chan struct{})
+	defer func() {
+		close(done)
+		c.mu.Lock()
+		delete(c.inflight, &ctrl)
+		c.mu.Unlock()
+	}()
+	if ctx.Done() != nil {
+		go func() {
+			select {
+			case <-ctx.Done():
+				ctrl.Call("abort")
+			case <-done:
+			}
+		}()
+	}
+	init["signal"] = ctrl.Get("signal")
+	init["credentials"] = c.credentials()
+	init["cache"] = "no-store"
+	var p js.Value
+	if err := try(func() { p = js.Global().Call("fetch", url, js.ValueOf(init)) }); err != nil {
+		return js.Undefined(), "", err
+	}
+	resp, err = await(p)
+	if err == nil && readBody(resp.Get("status").Int()) {
+		var t js.Value
+		t, err = await(resp.Call("text"))
+		if err == nil {
+			text = t.String()
+		}
+	} else if err == nil {
+		ctrl.Call("abort")
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return js.Undefined(), "", ctx.Err()
+		}
+		select {
+		case <-c.closing:
+			return js.Undefined(), "", ErrClosed
+		default:
+		}
+		return js.Undefined(), "", err
+	}
+	return resp, text, nil
+}
+
+// shutdown stops the client once: by Close (user) or for good (err).
+func (c *Client) shutdown(user bool, err error) {
+	c.once.Do(func() {
+		c.mu.Lock()
+		c.userClosed = user
+		c.stopErr = err
+		c.state = StateClosed
+		c.connected = false
+		if c.tr != nil {
+			c.tr.close()
+			c.tr = nil
+		}
+		for ctrl := range c.inflight {
+			ctrl.Call("abort")
+		}
+		c.mu.Unlock()
+		close(c.closing)
+		signalOne(c.evNotify)
+	})
+}
+
+// stop ends the client for good with an "error" event.
+func (c *Client) stop(err error) {
+	c.emit(Event{Type: EventError, Err: err})
+	c.shutdown(false, err)
+}
+
+func signalOne(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// emit queues an event for the handlers.
+func (c *Client) emit(ev Event) {
+	c.qmu.Lock()
+	c.events = append(c.events, ev)
+	c.qmu.Unlock()
+	signalOne(c.evNotify)
+}
+
+// push queues a signal from a transport; browser callbacks call it.
+func (c *Client) push(s signal) {
+	c.qmu.Lock()
+	c.sigs = append(c.sigs, s)
+	c.qmu.Unlock()
+	signalOne(c.sigNotify)
+}
+
+// dispatch runs handlers, one event at a time, until the client stops.
+// After Close nothing more is delivered; after a stop for good the queue
+// (ending with the "error" event) is delivered first.
+func (c *Client) dispatch() {
+	for {
+		c.qmu.Lock()
+		evs := c.events
+		c.events = nil
+		c.qmu.Unlock()
+		for _, ev := range evs {
+			c.mu.Lock()
+			if c.userClosed {
+				c.mu.Unlock()
+				return
+			}
+			hs := append([]*handlerEntry(nil), c.handlers[ev.Type]...)
+			c.mu.Unlock()
+			for _, h := range hs {
+				c.mu.Lock()
+				skip := h.removed || c.userClosed
+				c.mu.Unlock()
+				if !skip {
+					h.fn(ev)
+				}
+			}
+		}
+		if len(evs) > 0 {
+			continue
+		}
+		select {
+		case <-c.evNotify:
+		case <-c.closing:
+			c.qmu.Lock()
+			n := len(c.events)
+			c.qmu.Unlock()
+			if n == 0 {
+				return
+			}
+		}
+	}
+}
+
+// run is the connection loop: connect, watch, back off, reconnect.
+func (c *Client) run() {
+	bo := c.opts.backoff()
+	c.mu.Lock()
+	_, err := c.streamURL()
+	c.mu.Unlock()
+	if err != nil {
+		c.stop(err)
+		return
+	}
+	attempt := 0
+	for {
+		connected, err := c.connectOnce()
+		if c.isClosing() {
+			return
+		}
+		c.disconnected()
+		if connected {
+			attempt = 0
+		}
+		var se *StatusError
+		switch {
+		case errors.As(err, &se) && se.fatal():
+			c.stop(err)
+			return
+		case c.opts.DisableAutoReconnect:
+			c.stop(err)
+			return
+		}
+		attempt++
+		if max := c.opts.MaxReconnectAttempts; max > 0 && attempt > max {
+			c.stop(errors.Join(ErrMaxReconnectAttempts, err))
+			return
+		}
+		d := bo.Delay(attempt, rand.Float64())
+		c.emit(Event{Type: EventError, Err: err})
+		c.emit(Event{Type: EventReconnecting, Attempt: attempt, Delay: d})
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-c.closing:
+			t.Stop()
+			return
+		}
+	}
+}
+
+func (c *Client) isClosing() bool {
+	select {
+	case <-c.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// disconnected records a lost stream.
+func (c *Client) disconnected() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != StateClosed {
+		c.state = StateConnecting
+	}
+	if c.connected {
+		c.connected = false
+		c.ready = make(chan struct{})
+	}
+}
+
+// streamURL is the GET URL: the endpoint with channels, clientId and
+// lastEventId. c.mu is held.
+func (c *Client) streamURL() (string, error) {
+	var u js.Value
+	err := try(func() {
+		base := js.Undefined()
+		if loc := js.Global().Get("location"); loc.Type() == js.TypeObject {
+			base = loc.Get("href")
+		}
+		u = js.Global().Get("URL").New(c.url, base)
+		q := u.Get("searchParams")
+		if len(c.channels) > 0 {
+			q.Call("set", shared.QueryChannels, joinChannels(c.channels))
+		}
+		if c.clientID != "" {
+			q.Call("set", shared.QueryClientID, c.clientID)
+		}
+		if c.lastID != "" {
+			q.Call("set", shared.QueryLastEventID, c.lastID)
+		}
+	})
+	if err != nil {
+		return "", err
+	}
+	return u.Call("toString").String(), nil
+}
+
+// connectOnce opens one stream and watches it until it fails or the client
+// stops. connected tells whether the hub sent "connected" on it.
+func (c *Client) connectOnce() (connected bool, err error) {
+	c.mu.Lock()
+	if c.state == StateClosed {
+		c.mu.Unlock()
+		return false, ErrClosed
+	}
+	c.gen++
+	gen := c.gen
+	url, err := c.streamURL()
+	if err != nil {
+		c.mu.Unlock()
+		return false, err
+	}
+	var t transport
+	if len(c.opts.Headers) > 0 {
+		hdr := c.headers()
+		hdr["Accept"] = "text/event-stream"
+		if c.lastID != "" {
+			hdr[shared.HeaderLastEventID] = c.lastID
+		}
+		t = c.startFetch(gen, url, hdr)
+	} else {
+		var names []string
+		for name := range c.handlers {
+			if isCustom(name) {
+				names = append(names, name)
+			}
+		}
+		t, err = c.startEventSource(gen, url, names)
+		if err != nil {
+			c.mu.Unlock()
+			return false, err
+		}
+	}
+	c.tr = t
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		t.close()
+		if c.tr == t {
+			c.tr = nil
+		}
+		c.mu.Unlock()
+	}()
+
+	var (
+		watchdog *time.Timer
+		stale    <-chan time.Time
+		beat     time.Duration
+	)
+	defer func() {
+		if watchdog != nil {
+			watchdog.Stop()
+		}
+	}()
+	for {
+		select {
+		case <-c.closing:
+			return connected, ErrClosed
+		case <-stale:
+			return connected, ErrStale
+		case <-c.sigNotify:
+		}
+		c.qmu.Lock()
+		sigs := c.sigs
+		c.sigs = nil
+		c.qmu.Unlock()
+		for _, s := range sigs {
+			if s.gen != gen {
+				continue
+			}
+			switch s.kind {
+			case sigOpen:
+				c.mu.Lock()
+				if c.state != StateClosed {
+					c.state = StateOpen
+				}
+				c.mu.Unlock()
+				c.emit(Event{Type: EventOpen})
+			case sigFail:
+				err := s.err
+				if s.probe {
+					err = c.probe(url)
+				}
+				return connected, err
+			case sigEvent:
+				if watchdog != nil {
+					watchdog.Reset(3 * beat)
+				}
+				conn, err := c.handle(s.ev)
+				if err != nil {
+					return connected, err
+				}
+				if conn != nil {
+					connected = true
+					if conn.Heartbeat > 0 && watchdog == nil {
+						beat = time.Duration(conn.Heartbeat) * time.Millisecond
+						watchdog = time.NewTimer(3 * beat)
+						stale = watchdog.C
+					}
+				}
+			}
+		}
+	}
+}
+
+// handle turns a server event into a client event. It returns the data of
+// a "connected" event.
+func (c *Client) handle(ev shared.Event) (*shared.Connected, error) {
+	out := Event{Type: ev.Name, ID: ev.ID, Data: string(ev.Data)}
+	switch ev.Name {
+	case shared.EventConnected:
+		conn, err := parseConnected(out.Data)
+		if err != nil {
+			return nil, errors.Join(ErrProtocol, err)
+		}
+		c.mu.Lock()
+		c.clientID = conn.ClientID
+		c.channels = conn.Channels
+		if c.state != StateClosed {
+			c.state = StateOpen
+			c.connected = true
+			close(c.ready)
+		}
+		c.mu.Unlock()
+		out.ID = ""
+		out.ClientID, out.Connected = conn.ClientID, conn
+		c.emit(out)
+		return conn, nil
+	case shared.EventMessage:
+		ch, payload, err := parseEnvelope(out.Data)
+		if err != nil {
+			return nil, errors.Join(ErrProtocol, err)
+		}
+		out.Channel, out.Payload = ch, payload
+	case shared.EventHeartbeat:
+		out.ID = ""
+	case shared.EventGap:
+		gap, err := parseGap(out.Data)
+		if err != nil {
+			return nil, errors.Join(ErrProtocol, err)
+		}
+		out.ID, out.Gap = "", gap
+	default:
+		out.Payload = shared.RawMessage(out.Data)
+	}
+	if ev.ID != "" {
+		c.mu.Lock()
+		c.lastID = ev.ID
+		c.mu.Unlock()
+	}
+	c.emit(out)
+	return nil, nil
+}
+
+// probe asks for the stream once more with fetch to learn why an
+// EventSource failed before it opened, since EventSource hides the status.
+// The body of a 200 answer is dropped at once.
+func (c *Client) probe(url string) error {
+	hdr := c.headers()
+	hdr["Accept"] = "text/event-stream"
+	resp, text, err := c.request(context.Background(), url, map[string]any{"headers": hdr}, notOK)
+	if err != nil {
+		return err
+	}
+	status := resp.Get("status").Int()
+	if status == 200 {
+		return ErrStreamEnded
+	}
+	body, _ := parseJSON(text)
+	return statusError(status, body)
+}
+
+func always(int) bool { return true }
+
+func notOK(status int) bool { return status != 200 }
+
+// isCustom reports whether an event name needs its own EventSource
+// listener: not a client-side name nor one the transport always listens to.
+func isCustom(name string) bool {
+	switch name {
+	case EventOpen, EventError, EventReconnecting,
+		EventConnected, EventMessage, EventHeartbeat, EventGap:
+		return false
+	}
+	return shared.ValidEventName(name) == nil
+}

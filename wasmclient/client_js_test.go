@@ -1,0 +1,440 @@
+//go:build js && wasm
+
+package wasmclient_test
+
+import (
+	"errors"
+	"strings"
+	"syscall/js"
+	"testing"
+	"time"
+
+	"github.com/ssevent/ssevent/shared"
+	"github.com/ssevent/ssevent/wasmclient"
+)
+
+// fakeHubJS is a small Node HTTP server speaking the protocol
+// (docs/PROTOCOL.md), enough to drive the client's logic under Node.
+const fakeHubJS = `(function () {
+  const http = require('http');
+  const hub = { requests: [], streams: new Map(), n: 0, status: 0, heartbeat: 0, rejected: [], nextId: 100 };
+  hub.server = http.createServer((req, res) => {
+    const u = new URL(req.url, 'http://127.0.0.1');
+    const rec = { method: req.method, path: u.pathname, query: Object.fromEntries(u.searchParams), headers: req.headers };
+    hub.requests.push(rec);
+    if (req.method === 'POST') {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => {
+        const b = JSON.parse(body);
+        rec.body = b;
+        const st = hub.streams.get(b.clientId);
+        if (!st) {
+          res.writeHead(404, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify({ error: 'unknown_client', message: 'no such client' }));
+          return;
+        }
+        const rejected = b.channels.filter((c) => hub.rejected.includes(c)).map((c) => ({ channel: c, reason: 'forbidden' }));
+        const accepted = b.channels.filter((c) => !hub.rejected.includes(c));
+        if (b.action === 'subscribe') accepted.forEach((c) => { if (!st.channels.includes(c)) st.channels.push(c); });
+        else st.channels = st.channels.filter((c) => !accepted.includes(c));
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ clientId: b.clientId, action: b.action, accepted, rejected, channels: st.channels }));
+      });
+      return;
+    }
+    if (hub.status) {
+      res.writeHead(hub.status, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ error: 'refused', message: 'status ' + hub.status }));
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+    const resumed = !!(rec.query.clientId && hub.streams.has(rec.query.clientId));
+    const id = resumed ? rec.query.clientId : 'client-' + (++hub.n);
+    const channels = ['default'].concat((rec.query.channels || '').split(',').filter((c) => c && c !== 'default'));
+    const st = { id, res, channels };
+    hub.streams.set(id, st);
+    hub.last = st;
+    res.write('retry: 3000\n\nevent: connected\ndata: ' + JSON.stringify({ clientId: id, channels, resumed, heartbeat: hub.heartbeat }) + '\n\n');
+  });
+  hub.listen = () => new Promise((resolve) => hub.server.listen(0, '127.0.0.1', () => resolve('http://127.0.0.1:' + hub.server.address().port + '/events')));
+  hub.write = (s) => { hub.last.res.write(s); };
+  hub.send = (channel, payload) => { hub.write('id: ' + (++hub.nextId) + '\ndata: ' + JSON.stringify({ channel, payload }) + '\n\n'); };
+  hub.custom = (name, payload) => { hub.write('id: ' + (++hub.nextId) + '\nevent: ' + name + '\ndata: ' + JSON.stringify(payload) + '\n\n'); };
+  hub.cut = () => { hub.last.res.destroy(); };
+  hub.gets = () => hub.requests.filter((r) => r.method === 'GET').length;
+  hub.close = () => { hub.server.closeAllConnections(); hub.server.close(); };
+  return hub;
+})()`
+
+type fakeHub struct {
+	js.Value
+	url string
+}
+
+func startHub(t *testing.T) *fakeHub {
+	t.Helper()
+	h := js.Global().Call("eval", fakeHubJS)
+	url := await(t, h.Call("listen")).String()
+	t.Cleanup(func() { h.Call("close") })
+	return &fakeHub{Value: h, url: url}
+}
+
+func (h *fakeHub) lastQuery(key string) string {
+	reqs := h.Get("requests")
+	for i := reqs.Length() - 1; i >= 0; i-- {
+		if r := reqs.Index(i); r.Get("method").String() == "GET" {
+			v := r.Get("query").Get(key)
+			if v.IsUndefined() {
+				return ""
+			}
+			return v.String()
+		}
+	}
+	return ""
+}
+
+func (h *fakeHub) lastHeader(key string) string {
+	reqs := h.Get("requests")
+	v := reqs.Index(reqs.Length() - 1).Get("headers").Get(strings.ToLower(key))
+	if v.IsUndefined() {
+		return ""
+	}
+	return v.String()
+}
+
+func await(t *testing.T, p js.Value) js.Value {
+	t.Helper()
+	ch := make(chan js.Value, 1)
+	f := js.FuncOf(func(_ js.Value, args []js.Value) any { ch <- args[0]; return nil })
+	defer f.Release()
+	p.Call("then", f)
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(5 * time.Second):
+		t.Fatal("promise did not settle")
+		return js.Undefined()
+	}
+}
+
+// recorder collects the events of the given names.
+type recorder struct {
+	ch chan wasmclient.Event
+}
+
+func record(c *wasmclient.Client, names ...string) *recorder {
+	r := &recorder{ch: make(chan wasmclient.Event, 256)}
+	for _, n := range names {
+		c.On(n, func(ev wasmclient.Event) { r.ch <- ev })
+	}
+	return r
+}
+
+// next waits for the next event of the given type, skipping others.
+func (r *recorder) next(t *testing.T, typ string) wasmclient.Event {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case ev := <-r.ch:
+			if ev.Type == typ {
+				return ev
+			}
+		case <-deadline:
+			t.Fatalf("no %q event", typ)
+		}
+	}
+}
+
+var allNames = []string{
+	wasmclient.EventOpen, wasmclient.EventConnected, wasmclient.EventMessage,
+	wasmclient.EventError, wasmclient.EventReconnecting, wasmclient.EventGap,
+}
+
+func fast() wasmclient.Options {
+	return wasmclient.Options{ReconnectDelay: 20 * time.Millisecond, MaxReconnectDelay: 40 * time.Millisecond}
+}
+
+func TestConnectAndMessages(t *testing.T) {
+	for _, path := range []string{"eventsource", "fetch"} {
+		t.Run(path, func(t *testing.T) {
+			h := startHub(t)
+			opts := fast()
+			opts.Channels = []string{"news"}
+			if path == "fetch" {
+				opts.Headers = map[string]string{"Authorization": "Bearer secret"}
+			}
+			c := wasmclient.Connect(h.url, opts)
+			defer c.Close()
+			r := record(c, allNames...)
+			r.next(t, wasmclient.EventOpen)
+			ev := r.next(t, wasmclient.EventConnected)
+			if ev.ClientID != "client-1" || c.ClientID() != "client-1" || !c.IsConnected() || c.ReadyState() != wasmclient.StateOpen {
+				t.Fatalf("connected: %+v, id %q, connected %v, state %d", ev, c.ClientID(), c.IsConnected(), c.ReadyState())
+			}
+			if got := strings.Join(ev.Connected.Channels, ","); got != "default,news" {
+				t.Fatalf("channels %q", got)
+			}
+			if got := h.lastQuery(shared.QueryChannels); got != "news" {
+				t.Fatalf("?channels=%q", got)
+			}
+			if path == "fetch" && h.lastHeader("Authorization") != "Bearer secret" {
+				t.Fatalf("Authorization %q", h.lastHeader("Authorization"))
+			}
+
+			h.Call("send", "news", map[string]any{"n": 1})
+			ev = r.next(t, wasmclient.EventMessage)
+			if ev.Channel != "news" || string(ev.Payload) != `{"n":1}` || ev.ID != "101" {
+				t.Fatalf("message %+v", ev)
+			}
+
+			// A custom name registered after connecting is heard, and a
+			// removed handler is not called.
+			alerts := make(chan wasmclient.Event, 4)
+			removed := make(chan wasmclient.Event, 4)
+			c.On("alert", func(ev wasmclient.Event) { alerts <- ev })
+			remove := c.On("alert", func(ev wasmclient.Event) { removed <- ev })
+			remove()
+			remove()
+			h.Call("custom", "alert", "hi")
+			select {
+			case ev := <-alerts:
+				if string(ev.Payload) != `"hi"` || ev.ID != "102" {
+					t.Fatalf("alert %+v", ev)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("no alert")
+			}
+			if len(removed) != 0 {
+				t.Fatal("removed handler called")
+			}
+			c.Off("alert")
+			h.Call("custom", "alert", "again")
+			h.Call("send", "news", 2)
+			r.next(t, wasmclient.EventMessage)
+			if len(alerts) != 0 {
+				t.Fatal("handler called after Off")
+			}
+		})
+	}
+}
+
+func TestSubscribe(t *testing.T) {
+	h := startHub(t)
+	h.Set("rejected", js.ValueOf([]any{"secret"}))
+	c := wasmclient.Connect(h.url, fast())
+	defer c.Close()
+	// Subscribe before the stream is up: it waits for "connected".
+	if err := c.Subscribe("a", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Channels(), ","); got != "default,a,b" {
+		t.Fatalf("channels %q", got)
+	}
+	err := c.Subscribe("c", "secret")
+	var re *wasmclient.RejectedError
+	if !errors.Is(err, wasmclient.ErrRejected) || !errors.As(err, &re) || re.Rejected[0].Channel != "secret" {
+		t.Fatalf("Subscribe(secret) = %v", err)
+	}
+	if err := c.Unsubscribe("a"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Channels(), ","); got != "default,b,c" {
+		t.Fatalf("channels %q", got)
+	}
+	if err := c.Subscribe("bad,name"); !errors.Is(err, shared.ErrInvalidChannel) {
+		t.Fatalf("Subscribe(bad,name) = %v", err)
+	}
+	h.Get("streams").Call("clear")
+	var se *wasmclient.StatusError
+	if err := c.Subscribe("x"); !errors.As(err, &se) || se.Status != 404 || se.Code != "unknown_client" {
+		t.Fatalf("Subscribe to a forgotten client = %v", err)
+	}
+	c.Close()
+	if err := c.Subscribe("x"); !errors.Is(err, wasmclient.ErrClosed) {
+		t.Fatalf("Subscribe after Close = %v", err)
+	}
+}
+
+func TestReconnectResumes(t *testing.T) {
+	for _, path := range []string{"eventsource", "fetch"} {
+		t.Run(path, func(t *testing.T) {
+			h := startHub(t)
+			opts := fast()
+			if path == "fetch" {
+				opts.Headers = map[string]string{"X-Test": "1"}
+			}
+			c := wasmclient.Connect(h.url, opts)
+			defer c.Close()
+			r := record(c, allNames...)
+			r.next(t, wasmclient.EventConnected)
+			if err := c.Subscribe("news"); err != nil {
+				t.Fatal(err)
+			}
+			h.Call("send", "news", 1)
+			r.next(t, wasmclient.EventMessage)
+			h.Call("cut")
+			if ev := r.next(t, wasmclient.EventError); !errors.Is(ev.Err, wasmclient.ErrStreamEnded) {
+				t.Fatalf("error %v", ev.Err)
+			}
+			if ev := r.next(t, wasmclient.EventReconnecting); ev.Attempt != 1 || ev.Delay <= 0 {
+				t.Fatalf("reconnecting %+v", ev)
+			}
+			ev := r.next(t, wasmclient.EventConnected)
+			if !ev.Connected.Resumed || ev.ClientID != "client-1" {
+				t.Fatalf("not resumed: %+v", ev.Connected)
+			}
+			if h.lastQuery(shared.QueryClientID) != "client-1" || h.lastQuery(shared.QueryLastEventID) != "101" ||
+				h.lastQuery(shared.QueryChannels) != "default,news" {
+				t.Fatalf("reconnect query %v", h.Get("requests").Index(h.Get("requests").Length()-1).Get("query"))
+			}
+			if path == "fetch" && h.lastHeader(shared.HeaderLastEventID) != "101" {
+				t.Fatalf("Last-Event-ID %q", h.lastHeader(shared.HeaderLastEventID))
+			}
+			// The attempt count starts again after a success.
+			h.Call("cut")
+			if ev := r.next(t, wasmclient.EventReconnecting); ev.Attempt != 1 {
+				t.Fatalf("attempt %d", ev.Attempt)
+			}
+			r.next(t, wasmclient.EventConnected)
+		})
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	tests := []struct {
+		name    string
+		status  int
+		headers map[string]string
+		max     int
+		want    error
+		gets    int // GET requests made, probes included
+	}{
+		{"401 stops at once", 401, nil, 0, wasmclient.ErrUnauthorized, 2},
+		{"403 stops at once (fetch)", 403, map[string]string{"Authorization": "x"}, 0, wasmclient.ErrForbidden, 1},
+		{"500 backs off until the limit", 500, nil, 2, wasmclient.ErrMaxReconnectAttempts, 6},
+		{"404 backs off until the limit (fetch)", 404, map[string]string{"Authorization": "x"}, 3, wasmclient.ErrMaxReconnectAttempts, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := startHub(t)
+			h.Set("status", tt.status)
+			opts := fast()
+			opts.Headers, opts.MaxReconnectAttempts = tt.headers, tt.max
+			c := wasmclient.Connect(h.url, opts)
+			defer c.Close()
+			select {
+			case <-c.Done():
+			case <-time.After(5 * time.Second):
+				t.Fatal("client did not stop")
+			}
+			if !errors.Is(c.Err(), tt.want) || c.ReadyState() != wasmclient.StateClosed {
+				t.Fatalf("Err() = %v, state %d", c.Err(), c.ReadyState())
+			}
+			if tt.status == 401 || tt.status == 403 {
+				var se *wasmclient.StatusError
+				if !errors.As(c.Err(), &se) || se.Status != tt.status {
+					t.Fatalf("Err() = %#v", c.Err())
+				}
+			}
+			if got := h.Call("gets").Int(); got != tt.gets {
+				t.Fatalf("%d GET requests, want %d", got, tt.gets)
+			}
+		})
+	}
+}
+
+func TestCloseStopsEverything(t *testing.T) {
+	h := startHub(t)
+	c := wasmclient.Connect(h.url, fast())
+	r := record(c, allNames...)
+	r.next(t, wasmclient.EventConnected)
+	c.Close()
+	c.Close()
+	if c.ReadyState() != wasmclient.StateClosed || c.IsConnected() || c.Err() != nil {
+		t.Fatalf("after Close: state %d, connected %v, err %v", c.ReadyState(), c.IsConnected(), c.Err())
+	}
+	n := h.Get("requests").Length()
+	// The server's stream ends when the client closes it.
+	done := make(chan struct{})
+	f := js.FuncOf(func(js.Value, []js.Value) any { close(done); return nil })
+	defer f.Release()
+	h.Get("last").Get("res").Call("on", "close", f)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("stream still open after Close")
+	}
+	time.Sleep(100 * time.Millisecond) // several backoff periods: nothing may happen
+	if got := h.Get("requests").Length(); got != n {
+		t.Fatalf("%d requests after Close", got-n)
+	}
+	if len(r.ch) != 0 {
+		t.Fatalf("event after Close: %+v", <-r.ch)
+	}
+}
+
+func TestDisableAutoReconnect(t *testing.T) {
+	h := startHub(t)
+	opts := fast()
+	opts.DisableAutoReconnect = true
+	c := wasmclient.Connect(h.url, opts)
+	r := record(c, allNames...)
+	r.next(t, wasmclient.EventConnected)
+	h.Call("cut")
+	if ev := r.next(t, wasmclient.EventError); !errors.Is(ev.Err, wasmclient.ErrStreamEnded) {
+		t.Fatalf("error %v", ev.Err)
+	}
+	<-c.Done()
+	if !errors.Is(c.Err(), wasmclient.ErrStreamEnded) || h.Call("gets").Int() != 1 {
+		t.Fatalf("Err() = %v after %d GETs", c.Err(), h.Call("gets").Int())
+	}
+}
+
+func TestStaleStreamReconnects(t *testing.T) {
+	h := startHub(t)
+	h.Set("heartbeat", 30) // ms: silent for 90 ms means dead
+	c := wasmclient.Connect(h.url, fast())
+	defer c.Close()
+	r := record(c, allNames...)
+	r.next(t, wasmclient.EventConnected)
+	if ev := r.next(t, wasmclient.EventError); !errors.Is(ev.Err, wasmclient.ErrStale) {
+		t.Fatalf("error %v", ev.Err)
+	}
+	r.next(t, wasmclient.EventConnected)
+}
+
+func TestInvalidChannelStops(t *testing.T) {
+	c := wasmclient.Connect("http://127.0.0.1:1/events", wasmclient.Options{Channels: []string{"a,b"}})
+	<-c.Done()
+	if !errors.Is(c.Err(), shared.ErrInvalidChannel) {
+		t.Fatalf("Err() = %v", c.Err())
+	}
+}
+
+func TestMalformedDataIsAProtocolError(t *testing.T) {
+	h := startHub(t)
+	c := wasmclient.Connect(h.url, fast())
+	defer c.Close()
+	r := record(c, allNames...)
+	r.next(t, wasmclient.EventConnected)
+	h.Call("write", "data: {not json\n\n")
+	if ev := r.next(t, wasmclient.EventError); !errors.Is(ev.Err, wasmclient.ErrProtocol) {
+		t.Fatalf("error %v", ev.Err)
+	}
+	if ev := r.next(t, wasmclient.EventConnected); ev.ClientID != "client-1" {
+		t.Fatalf("reconnected as %q", ev.ClientID)
+	}
+}
+
+// A JavaScript exception (here from new URL) becomes a *JSError, and a URL
+// that cannot be parsed stops the client instead of retrying it.
+func TestBadURLIsAJSError(t *testing.T) {
+	c := wasmclient.Connect("not a url", fast())
+	<-c.Done()
+	var je *wasmclient.JSError
+	if !errors.As(c.Err(), &je) || je.Name != "TypeError" {
+		t.Fatalf("Err() = %#v", c.Err())
+	}
+}

@@ -1,0 +1,57 @@
+// Package wasmclient is the browser client of ssevent, written in Go and
+// compiled with GOOS=js GOARCH=wasm. It opens the hub's event stream with the
+// browser's EventSource (or with fetch and a ReadableStream when Options.Headers
+// is set, so that an Authorization header can be sent), follows the channel
+// protocol of package shared, subscribes and unsubscribes with POST requests
+// through fetch, and reconnects by itself without losing events.
+//
+// The same client backs the script-tag shim and ES module in package static
+// (SSEvent.connect and connectSSE), and Go-WASM applications use it directly:
+//
+//	c := wasmclient.Connect("/events", wasmclient.Options{Channels: []string{"news"}})
+//	defer c.Close()
+//	c.On(wasmclient.EventMessage, func(ev wasmclient.Event) {
+//		println(ev.Channel, string(ev.Payload))
+//	})
+//
+// On every other platform the package builds (so that go build, go vet and
+// go doc work on the host) but Connect returns a client whose methods report
+// ErrUnsupported.
+//
+// # Size
+//
+// The package imports neither net/http, encoding/json nor fmt: JSON is parsed
+// by the browser's JSON.parse through syscall/js and the stream by
+// shared.Decoder. docs/CLIENT.md records what the client adds to the Go
+// runtime's floor.
+//
+// # Reconnection
+//
+// When the stream drops, the client closes it, emits an "error" event and a
+// "reconnecting" event, waits, and opens a new stream with
+// ?channels=<its channels>&clientId=<its id>&lastEventId=<last id>, so the hub
+// resumes the session and replays what was missed, in order and without
+// duplicates. The wait before the n-th consecutive attempt is drawn at random
+// (full jitter) between a tenth of ReconnectDelay and
+// min(MaxReconnectDelay, ReconnectDelay·2^(n-1)); the count starts again after
+// each successful "connected". The client stops for good on Close, after
+// MaxReconnectAttempts failed attempts (ErrMaxReconnectAttempts), and when
+// the server answers 401 or 403 (ErrUnauthorized, ErrForbidden); any other
+// refusal (404, 500, 503…) backs off like a network error, so the client never
+// spins. A browser's EventSource hides the status of a refused stream: after
+// an EventSource fails before it opened, the client asks once more with fetch
+// to learn the status, and drops that answer's body at once.
+//
+// A stream that stays silent for three heartbeat intervals (the interval the
+// hub announces in "connected") is taken as dead and reconnected.
+//
+// # Concurrency
+//
+// Every method of Client is safe for concurrent use from any goroutine.
+// Handlers run one at a time, in the order the events arrived, on a goroutine
+// of the client's own: they may block (a handler may call Subscribe) but then
+// delay the handlers after them, never the stream. The browser's callbacks
+// never block: they copy what they need into a queue, signal, and return.
+// Every js.Func the client creates is released when its listener is removed or
+// the client closes; JavaScript exceptions become errors (*JSError).
+package wasmclient

@@ -1,0 +1,49 @@
+package wasmclient_test
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ssevent/ssevent/wasmclient"
+)
+
+// A Go-WASM application connects, follows its channels and subscribes to
+// more once connected.
+func Example() {
+	c := wasmclient.Connect("/events", wasmclient.Options{Channels: []string{"news"}})
+	defer c.Close()
+
+	c.On(wasmclient.EventConnected, func(ev wasmclient.Event) {
+		if err := c.Subscribe("updates"); errors.Is(err, wasmclient.ErrRejected) {
+			println("refused:", err.Error())
+		}
+	})
+	c.On(wasmclient.EventMessage, func(ev wasmclient.Event) {
+		println(ev.Channel, string(ev.Payload))
+	})
+	c.On("alert", func(ev wasmclient.Event) { // a custom event from SendTo or Broadcast
+		println("alert", string(ev.Payload))
+	})
+
+	// Outside a browser the client stops at once with ErrUnsupported.
+	if errors.Is(c.Err(), wasmclient.ErrUnsupported) {
+		return
+	}
+	<-c.Done()
+}
+
+// The reconnection delay grows exponentially up to a cap; the wait is drawn
+// between a tenth of the base and that ceiling.
+func ExampleBackoff() {
+	b := wasmclient.Backoff{Base: time.Second, Max: 10 * time.Second}
+	for attempt := 1; attempt <= 5; attempt++ {
+		fmt.Println(attempt, b.Ceiling(attempt), b.Delay(attempt, 0), b.Delay(attempt, 0.5))
+	}
+	// Output:
+	// 1 1s 100ms 550ms
+	// 2 2s 100ms 1.05s
+	// 3 4s 100ms 2.05s
+	// 4 8s 100ms 4.05s
+	// 5 10s 100ms 5.05s
+}

@@ -1,0 +1,192 @@
+//go:build js && wasm
+
+package wasmclient
+
+import (
+	"syscall/js"
+
+	"github.com/ssevent/ssevent/shared"
+)
+
+// jsErr turns a thrown or rejected JavaScript value into a *JSError.
+func jsErr(v js.Value) error {
+	if v.Type() == js.TypeObject {
+		name, msg := v.Get("name"), v.Get("message")
+		if msg.Type() == js.TypeString {
+			e := &JSError{Message: msg.String()}
+			if name.Type() == js.TypeString {
+				e.Name = name.String()
+			}
+			return e
+		}
+	}
+	return &JSError{Message: js.Global().Get("String").Invoke(v).String()}
+}
+
+// try runs f and turns a JavaScript exception it raises into an error.
+func try(f func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if je, ok := r.(js.Error); ok {
+				err = jsErr(je.Value)
+				return
+			}
+			panic(r)
+		}
+	}()
+	f()
+	return nil
+}
+
+// result is a settled promise.
+type result struct {
+	v   js.Value
+	err error
+}
+
+// await blocks the calling goroutine (never a JavaScript callback) until the
+// promise settles. Its callbacks are released once it has.
+func await(p js.Value) (js.Value, error) {
+	ch := make(chan result, 1)
+	then := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- result{v: arg0(args)}
+		return nil
+	})
+	catch := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- result{err: jsErr(arg0(args))}
+		return nil
+	})
+	if err := try(func() { p.Call("then", then, catch) }); err != nil {
+		then.Release()
+		catch.Release()
+		return js.Undefined(), err
+	}
+	r := <-ch
+	then.Release()
+	catch.Release()
+	return r.v, r.err
+}
+
+func arg0(args []js.Value) js.Value {
+	if len(args) == 0 {
+		return js.Undefined()
+	}
+	return args[0]
+}
+
+// parseJSON is JSON.parse.
+func parseJSON(s string) (v js.Value, err error) {
+	err = try(func() { v = js.Global().Get("JSON").Call("parse", s) })
+	return v, err
+}
+
+// stringify is JSON.stringify.
+func stringify(v js.Value) (s string, err error) {
+	err = try(func() {
+		r := js.Global().Get("JSON").Call("stringify", v)
+		if r.Type() == js.TypeString {
+			s = r.String()
+		} else {
+			s = "null"
+		}
+	})
+	return s, err
+}
+
+// str reads a string property, "" when absent or of another type.
+func str(v js.Value, key string) string {
+	if v.Type() != js.TypeObject {
+		return ""
+	}
+	p := v.Get(key)
+	if p.Type() != js.TypeString {
+		return ""
+	}
+	return p.String()
+}
+
+// strings reads an array of strings.
+func stringsOf(v js.Value) []string {
+	if v.Type() != js.TypeObject || !js.Global().Get("Array").Call("isArray", v).Bool() {
+		return nil
+	}
+	n := v.Length()
+	out := make([]string, 0, n)
+	for i := 0; i < n; i++ {
+		if e := v.Index(i); e.Type() == js.TypeString {
+			out = append(out, e.String())
+		}
+	}
+	return out
+}
+
+// rejections reads an array of {channel, reason}.
+func rejections(v js.Value) []shared.Rejection {
+	if v.Type() != js.TypeObject || !js.Global().Get("Array").Call("isArray", v).Bool() {
+		return nil
+	}
+	n := v.Length()
+	out := make([]shared.Rejection, 0, n)
+	for i := 0; i < n; i++ {
+		e := v.Index(i)
+		out = append(out, shared.Rejection{Channel: str(e, "channel"), Reason: str(e, "reason")})
+	}
+	return out
+}
+
+// stringArray makes a JavaScript array of strings.
+func stringArray(ss []string) js.Value {
+	a := make([]any, len(ss))
+	for i, s := range ss {
+		a[i] = s
+	}
+	return js.ValueOf(a)
+}
+
+// parseConnected reads the data of a "connected" event.
+func parseConnected(data string) (*shared.Connected, error) {
+	v, err := parseJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	c := &shared.Connected{
+		ClientID: str(v, "clientId"),
+		Channels: stringsOf(v.Get("channels")),
+		Rejected: rejections(v.Get("rejected")),
+	}
+	if c.ClientID == "" {
+		return nil, ErrProtocol
+	}
+	if r := v.Get("resumed"); r.Type() == js.TypeBoolean {
+		c.Resumed = r.Bool()
+	}
+	if h := v.Get("heartbeat"); h.Type() == js.TypeNumber {
+		c.Heartbeat = int64(h.Float())
+	}
+	return c, nil
+}
+
+// parseEnvelope reads the data of a "message" event.
+func parseEnvelope(data string) (channel string, payload shared.RawMessage, err error) {
+	v, err := parseJSON(data)
+	if err != nil {
+		return "", nil, err
+	}
+	if v.Type() != js.TypeObject {
+		return "", nil, ErrProtocol
+	}
+	p, err := stringify(v.Get("payload"))
+	if err != nil {
+		return "", nil, err
+	}
+	return str(v, "channel"), shared.RawMessage(p), nil
+}
+
+// parseGap reads the data of a "gap" event.
+func parseGap(data string) (*shared.Gap, error) {
+	v, err := parseJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	return &shared.Gap{LastEventID: str(v, "lastEventId"), Channels: stringsOf(v.Get("channels"))}, nil
+}

@@ -1,0 +1,282 @@
+package wasmclient
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/ssevent/ssevent/shared"
+)
+
+// Event names a handler can be registered for with Client.On. Any other name
+// is a custom event the server sends with SendTo or Broadcast.
+const (
+	// EventOpen is emitted when a stream opens, before "connected".
+	EventOpen = shared.EventOpen
+	// EventConnected is emitted when the hub has accepted the stream;
+	// Event.Connected and Event.ClientID are set.
+	EventConnected = shared.EventConnected
+	// EventMessage is a channel message (or a SendTo/Broadcast without an
+	// event name); Event.Channel and Event.Payload are set.
+	EventMessage = shared.EventMessage
+	// EventError reports a failure; Event.Err is set. It is followed by
+	// EventReconnecting unless the client stops for good.
+	EventError = shared.EventError
+	// EventReconnecting is emitted before the client waits to reconnect;
+	// Event.Attempt and Event.Delay are set.
+	EventReconnecting = shared.EventReconnecting
+	// EventGap says that events missed while disconnected are no longer
+	// held by the hub; Event.Gap is set. Reload the application's state.
+	EventGap = shared.EventGap
+	// EventHeartbeat is the hub's keep-alive; Event.Data is its time in Unix
+	// milliseconds.
+	EventHeartbeat = shared.EventHeartbeat
+)
+
+// Ready states, as EventSource.readyState reports them.
+const (
+	// StateConnecting: opening a stream or waiting to reconnect.
+	StateConnecting = 0
+	// StateOpen: a stream is open.
+	StateOpen = 1
+	// StateClosed: the client stopped for good.
+	StateClosed = 2
+)
+
+// Defaults of Options.
+const (
+	DefaultReconnectDelay    = 3 * time.Second
+	DefaultMaxReconnectDelay = 30 * time.Second
+)
+
+// Options configure a Client. The zero value is ready to use: automatic
+// reconnection on, unlimited attempts, a 3 s base delay, EventSource.
+type Options struct {
+	// Channels are joined when the stream opens, besides the hub's default
+	// channel.
+	Channels []string
+	// DisableAutoReconnect stops the client at the first dropped or refused
+	// stream instead of reconnecting.
+	DisableAutoReconnect bool
+	// MaxReconnectAttempts is how many consecutive reconnection attempts
+	// may fail before the client gives up with ErrMaxReconnectAttempts.
+	// Zero or less means unlimited.
+	MaxReconnectAttempts int
+	// ReconnectDelay is the base of the exponential backoff. Defaults to
+	// 3s.
+	ReconnectDelay time.Duration
+	// MaxReconnectDelay caps the backoff. Defaults to 30s, and is never
+	// below ReconnectDelay.
+	MaxReconnectDelay time.Duration
+	// Headers are sent with every request. When set, the stream is read
+	// with fetch and a ReadableStream instead of EventSource, which cannot
+	// send headers; use it for an Authorization header.
+	Headers map[string]string
+	// WithCredentials sends cookies and HTTP authentication with
+	// cross-origin requests (EventSource withCredentials, fetch
+	// credentials "include").
+	WithCredentials bool
+}
+
+// Event is what a handler receives. Type says which fields are set.
+type Event struct {
+	// Type is the event name: one of the Event constants or a custom name.
+	Type string
+	// ID is the event id the server gave, if any.
+	ID string
+	// Data is the event's data as it arrived (JSON for server events).
+	Data string
+	// Channel is the channel of a "message" event; empty for SendTo and
+	// Broadcast without an event name.
+	Channel string
+	// Payload is the application's JSON: the envelope's payload for a
+	// "message" event, the whole data for a custom event.
+	Payload shared.RawMessage
+	// ClientID is the client's id, set on "connected".
+	ClientID string
+	// Connected is the data of a "connected" event.
+	Connected *shared.Connected
+	// Gap is the data of a "gap" event.
+	Gap *shared.Gap
+	// Err is the failure of an "error" event.
+	Err error
+	// Attempt is the attempt number (from 1) of a "reconnecting" event.
+	Attempt int
+	// Delay is how long the client waits before that attempt.
+	Delay time.Duration
+}
+
+// Handler handles one event. See the package's concurrency contract.
+type Handler func(Event)
+
+// Errors of the client. Use errors.Is: returned errors wrap them.
+var (
+	// ErrUnsupported is returned on platforms other than js/wasm.
+	ErrUnsupported = errors.New("ssevent: the client runs only in a browser (GOOS=js GOARCH=wasm)")
+	// ErrClosed is returned after Close, or after the client stopped.
+	ErrClosed = errors.New("ssevent: client closed")
+	// ErrRejected is wrapped by *RejectedError when the server refused
+	// some channels of a Subscribe.
+	ErrRejected = errors.New("ssevent: channels rejected")
+	// ErrUnauthorized is wrapped by a *StatusError for a 401 answer.
+	ErrUnauthorized = errors.New("ssevent: unauthorized")
+	// ErrForbidden is wrapped by a *StatusError for a 403 answer.
+	ErrForbidden = errors.New("ssevent: forbidden")
+	// ErrMaxReconnectAttempts is the final error once
+	// Options.MaxReconnectAttempts attempts have failed.
+	ErrMaxReconnectAttempts = errors.New("ssevent: too many failed reconnection attempts")
+	// ErrStreamEnded reports a stream that ended or broke.
+	ErrStreamEnded = errors.New("ssevent: stream ended")
+	// ErrStale reports a stream silent for three heartbeat intervals.
+	ErrStale = errors.New("ssevent: no event for three heartbeat intervals")
+	// ErrProtocol reports an answer that does not follow the protocol.
+	ErrProtocol = errors.New("ssevent: protocol error")
+)
+
+// StatusError is a refusal from the server: an HTTP status and, when the
+// body followed the protocol, its code and message (shared.ErrorResponse).
+type StatusError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *StatusError) Error() string {
+	s := "ssevent: server answered " + strconv.Itoa(e.Status)
+	if e.Code != "" {
+		s += " " + e.Code
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// Is makes errors.Is(err, ErrUnauthorized) and errors.Is(err, ErrForbidden)
+// true for 401 and 403.
+func (e *StatusError) Is(target error) bool {
+	return (target == ErrUnauthorized && e.Status == 401) ||
+		(target == ErrForbidden && e.Status == 403)
+}
+
+// fatal reports whether a refusal must stop reconnection.
+func (e *StatusError) fatal() bool { return e.Status == 401 || e.Status == 403 }
+
+// RejectedError lists the channels the server refused in a Subscribe. The
+// other channels were applied.
+type RejectedError struct {
+	Rejected []shared.Rejection
+}
+
+func (e *RejectedError) Error() string {
+	s := "ssevent: channels rejected:"
+	for i, r := range e.Rejected {
+		if i > 0 {
+			s += ","
+		}
+		s += " " + r.Channel + " (" + r.Reason + ")"
+	}
+	return s
+}
+
+// Unwrap returns ErrRejected.
+func (e *RejectedError) Unwrap() error { return ErrRejected }
+
+// JSError is a JavaScript exception or rejection turned into a Go error.
+type JSError struct {
+	Name    string
+	Message string
+}
+
+func (e *JSError) Error() string {
+	if e.Name == "" {
+		return "ssevent: javascript: " + e.Message
+	}
+	return "ssevent: javascript " + e.Name + ": " + e.Message
+}
+
+// Backoff computes reconnection delays: full jitter over an exponentially
+// growing ceiling, with a floor so that a client never spins.
+type Backoff struct {
+	// Base is the first ceiling; zero means DefaultReconnectDelay.
+	Base time.Duration
+	// Max caps the ceiling; zero means DefaultMaxReconnectDelay.
+	Max time.Duration
+}
+
+// Ceiling is min(Max, Base·2^(attempt-1)) for attempt ≥ 1.
+func (b Backoff) Ceiling(attempt int) time.Duration {
+	base, max := b.limits()
+	if attempt < 1 {
+		attempt = 1
+	}
+	c := float64(base) * math.Pow(2, float64(attempt-1))
+	if c >= float64(max) {
+		return max
+	}
+	return time.Duration(c)
+}
+
+// Delay is the wait before the given attempt (from 1) for a uniform random
+// r in [0, 1): Base/10 + r·(Ceiling(attempt) − Base/10).
+func (b Backoff) Delay(attempt int, r float64) time.Duration {
+	base, _ := b.limits()
+	floor := base / 10
+	c := b.Ceiling(attempt)
+	if r < 0 {
+		r = 0
+	}
+	if r >= 1 {
+		r = math.Nextafter(1, 0)
+	}
+	return floor + time.Duration(r*float64(c-floor))
+}
+
+func (b Backoff) limits() (base, max time.Duration) {
+	base, max = b.Base, b.Max
+	if base <= 0 {
+		base = DefaultReconnectDelay
+	}
+	if max <= 0 {
+		max = DefaultMaxReconnectDelay
+	}
+	if max < base {
+		max = base
+	}
+	return base, max
+}
+
+// backoff returns the Backoff of the options.
+func (o *Options) backoff() Backoff {
+	return Backoff{Base: o.ReconnectDelay, Max: o.MaxReconnectDelay}
+}
+
+// validChannels checks channel names with shared.ValidChannel and drops
+// duplicates, keeping order.
+func validChannels(chs []string) ([]string, error) {
+	out := make([]string, 0, len(chs))
+	seen := make(map[string]bool, len(chs))
+	for _, ch := range chs {
+		if err := shared.ValidChannel(ch); err != nil {
+			return nil, err
+		}
+		if !seen[ch] {
+			seen[ch] = true
+			out = append(out, ch)
+		}
+	}
+	return out, nil
+}
+
+// joinChannels formats channels for ?channels=.
+func joinChannels(chs []string) string {
+	s := ""
+	for i, ch := range chs {
+		if i > 0 {
+			s += ","
+		}
+		s += ch
+	}
+	return s
+}
