@@ -1,0 +1,292 @@
+package server
+
+// This file is the only one that knows Echo: the hub's HTTP core works on
+// net/http types, and the hooks see the echo.Context so that applications
+// can read what their Echo middleware stored.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/ssevent/ssevent/shared"
+)
+
+// Handler is the hub's echo.HandlerFunc: mount it for GET and POST on one
+// route, e.Any("/events", hub.Handler). GET opens an event stream, POST
+// subscribes and unsubscribes, other methods get 405. Refusals are JSON
+// {"error", "message"} bodies written here; Handler returns nil for them,
+// so Echo's error handler does not rewrite them.
+func (h *Hub) Handler(c echo.Context) error {
+	switch c.Request().Method {
+	case http.MethodGet:
+		return h.handleGet(c)
+	case http.MethodPost:
+		return h.handlePost(c)
+	default:
+		c.Response().Header().Set("Allow", "GET, POST")
+		return refuse(c, http.StatusMethodNotAllowed, shared.CodeMethodNotAllowed, "use GET to open a stream or POST to subscribe")
+	}
+}
+
+// refuse writes an error body.
+func refuse(c echo.Context, status int, code, msg string) error {
+	return c.JSON(status, shared.ErrorResponse{Error: code, Message: msg})
+}
+
+func (h *Hub) isClosed() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.closed
+}
+
+func (h *Hub) handleGet(c echo.Context) error {
+	r := c.Request()
+	if !h.originAllowed(r) {
+		return refuse(c, http.StatusForbidden, shared.CodeOriginRefused, "origin not allowed")
+	}
+	q := r.URL.Query()
+	channels, err := shared.ParseChannels(q.Get(shared.QueryChannels))
+	if err != nil {
+		return refuse(c, http.StatusUnprocessableEntity, shared.CodeInvalidChannel, err.Error())
+	}
+	if n := len(channels) + boolInt(!h.cfg.DisableDefaultChannel); n > h.cfg.MaxChannelsPerClient {
+		return refuse(c, http.StatusUnprocessableEntity, shared.CodeTooManyChannels,
+			fmt.Sprintf("%d channels asked, limit %d", n, h.cfg.MaxChannelsPerClient))
+	}
+	lastID := r.Header.Get(shared.HeaderLastEventID)
+	if lastID == "" {
+		lastID = q.Get(shared.QueryLastEventID)
+	}
+	after, err := shared.ParseEventID(lastID)
+	if err != nil {
+		return refuse(c, http.StatusBadRequest, shared.CodeBadRequest, "malformed Last-Event-ID")
+	}
+	resumeID := q.Get(shared.QueryClientID)
+	if resumeID != "" && !validClientID(resumeID) {
+		return refuse(c, http.StatusBadRequest, shared.CodeBadRequest, "malformed clientId")
+	}
+	if h.cfg.OnConnect != nil {
+		if err := callHook(func() error { return h.cfg.OnConnect(c) }); err != nil {
+			return h.refuseHook(c, "OnConnect", err)
+		}
+	}
+	if !canFlush(c.Response().Writer) {
+		h.log.Error(errNoFlush.Error())
+		return refuse(c, http.StatusInternalServerError, shared.CodeStreamingBroken, errNoFlush.Error())
+	}
+	if h.isClosed() {
+		return refuse(c, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
+	}
+
+	var (
+		rejected []shared.Rejection
+		st       *stream
+		resumed  bool
+		set      []string
+	)
+	if resumeID != "" {
+		st, resumed, set, after, err = h.open(openRequest{resumeID: resumeID, after: after})
+	}
+	if resumeID == "" || errors.Is(err, errNoResume) {
+		// Not a resumption: approve the asked channels, then open.
+		var approved []string
+		approved, rejected, err = h.approve(c, "", channels)
+		if err != nil {
+			return h.refuseHook(c, "OnSubscribe", err)
+		}
+		st, resumed, set, after, err = h.open(openRequest{channels: approved, after: after})
+	}
+	switch {
+	case errors.Is(err, ErrClosed):
+		return refuse(c, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
+	case errors.Is(err, ErrTooManyConnections):
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
+		return refuse(c, http.StatusServiceUnavailable, shared.CodeTooManyClients,
+			fmt.Sprintf("the server holds its maximum of %d streams", h.cfg.MaxTotalConnections))
+	case err != nil:
+		return refuse(c, http.StatusInternalServerError, shared.CodeInternal, "cannot open the stream")
+	}
+	defer h.closeStream(st)
+
+	hb := int64(0)
+	if h.cfg.HeartbeatInterval > 0 {
+		hb = h.cfg.HeartbeatInterval.Milliseconds()
+	}
+	data, _ := json.Marshal(shared.Connected{ClientID: st.sess.id, Channels: set, Rejected: rejected, Resumed: resumed, Heartbeat: hb})
+	first := shared.AppendRetry(nil, h.cfg.Retry)
+	first, _ = shared.AppendEvent(first, &shared.Event{Name: shared.EventConnected, Data: data})
+
+	if after > 0 {
+		h.replay(r.Context(), st, set, after, shared.FormatEventID(after))
+	}
+	resp := c.Response()
+	st.serve(r.Context(), r, resp, http.NewResponseController(resp.Writer), first)
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// validClientID reports whether id has the form of the ids the hub gives.
+func validClientID(id string) bool {
+	u, err := uuid.Parse(id)
+	return err == nil && len(id) == 36 && u.String() == id
+}
+
+// approve runs OnSubscribe for each channel. A refusal rejects the channel;
+// any other error fails the whole request.
+func (h *Hub) approve(c echo.Context, clientID string, channels []string) (ok []string, rejected []shared.Rejection, err error) {
+	if h.cfg.OnSubscribe == nil {
+		return channels, nil, nil
+	}
+	for _, ch := range channels {
+		herr := callHook(func() error { return h.cfg.OnSubscribe(clientID, ch, c) })
+		if herr == nil {
+			ok = append(ok, ch)
+			continue
+		}
+		var he *echo.HTTPError
+		if errors.As(herr, &he) && he.Code >= 400 && he.Code < 500 {
+			rejected = append(rejected, shared.Rejection{Channel: ch, Reason: httpErrorText(he)})
+			continue
+		}
+		return nil, nil, herr
+	}
+	return ok, rejected, nil
+}
+
+// hookPanic is the error of a hook that panicked.
+type hookPanic struct{ v any }
+
+func (p hookPanic) Error() string { return fmt.Sprintf("hook panicked: %v", p.v) }
+
+// callHook runs fn, turning a panic into an error.
+func callHook(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = hookPanic{v}
+		}
+	}()
+	return fn()
+}
+
+// refuseHook answers a request whose hook refused or failed.
+func (h *Hub) refuseHook(c echo.Context, hook string, err error) error {
+	var he *echo.HTTPError
+	if errors.As(err, &he) && he.Code >= 400 && he.Code < 500 {
+		code := shared.CodeForbidden
+		if he.Code == http.StatusUnauthorized {
+			code = shared.CodeUnauthorized
+		}
+		return refuse(c, he.Code, code, httpErrorText(he))
+	}
+	h.log.Error("ssevent: hook failed", "hook", hook, "err", err)
+	return refuse(c, http.StatusInternalServerError, shared.CodeInternal, hook+" failed")
+}
+
+func httpErrorText(he *echo.HTTPError) string {
+	if s, ok := he.Message.(string); ok && s != "" {
+		return s
+	}
+	return http.StatusText(he.Code)
+}
+
+func (h *Hub) handlePost(c echo.Context) error {
+	r := c.Request()
+	if !h.originAllowed(r) {
+		return refuse(c, http.StatusForbidden, shared.CodeOriginRefused, "origin not allowed")
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return refuse(c, http.StatusUnsupportedMediaType, shared.CodeUnsupportedMedia, "send Content-Type: application/json")
+	}
+	limit := int64(h.cfg.MaxPayloadSize)
+	if r.ContentLength > limit {
+		return refuse(c, http.StatusRequestEntityTooLarge, shared.CodePayloadTooLarge,
+			fmt.Sprintf("body over %d bytes", limit))
+	}
+	var req shared.SubscribeRequest
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), r.Body, limit))
+	err := dec.Decode(&req)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = errors.New("trailing data after the JSON object")
+		}
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return refuse(c, http.StatusRequestEntityTooLarge, shared.CodePayloadTooLarge,
+				fmt.Sprintf("body over %d bytes", limit))
+		}
+		return refuse(c, http.StatusBadRequest, shared.CodeInvalidJSON, "body is not a subscribe request: "+err.Error())
+	}
+	if req.Action != shared.ActionSubscribe && req.Action != shared.ActionUnsubscribe {
+		return refuse(c, http.StatusBadRequest, shared.CodeBadRequest, `action must be "subscribe" or "unsubscribe"`)
+	}
+	if !validClientID(req.ClientID) {
+		return refuse(c, http.StatusBadRequest, shared.CodeBadRequest, "missing or malformed clientId")
+	}
+	if len(req.Channels) == 0 {
+		return refuse(c, http.StatusBadRequest, shared.CodeBadRequest, "channels is empty")
+	}
+	if len(req.Channels) > h.cfg.MaxChannelsPerClient {
+		return refuse(c, http.StatusUnprocessableEntity, shared.CodeTooManyChannels,
+			fmt.Sprintf("%d channels asked, limit %d", len(req.Channels), h.cfg.MaxChannelsPerClient))
+	}
+	for _, ch := range req.Channels {
+		if err := shared.ValidChannel(ch); err != nil {
+			return refuse(c, http.StatusUnprocessableEntity, shared.CodeInvalidChannel, err.Error())
+		}
+	}
+	if h.isClosed() {
+		return refuse(c, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
+	}
+	if !h.hasSession(req.ClientID) {
+		return refuse(c, http.StatusNotFound, shared.CodeUnknownClient, "no such client")
+	}
+
+	resp := shared.SubscribeResponse{ClientID: req.ClientID, Action: req.Action, Accepted: []string{}, Rejected: []shared.Rejection{}}
+	var set []string
+	if req.Action == shared.ActionUnsubscribe {
+		set, err = h.unsubscribe(req.ClientID, req.Channels)
+		resp.Accepted = req.Channels
+	} else {
+		var ok []string
+		ok, resp.Rejected, err = h.approve(c, req.ClientID, req.Channels)
+		if err != nil {
+			return h.refuseHook(c, "OnSubscribe", err)
+		}
+		if resp.Rejected == nil {
+			resp.Rejected = []shared.Rejection{}
+		}
+		if ok != nil {
+			resp.Accepted = ok
+		}
+		set, err = h.subscribe(req.ClientID, ok)
+	}
+	switch {
+	case errors.Is(err, ErrUnknownClient):
+		return refuse(c, http.StatusNotFound, shared.CodeUnknownClient, "no such client")
+	case errors.Is(err, ErrTooManyChannels):
+		return refuse(c, http.StatusUnprocessableEntity, shared.CodeTooManyChannels, err.Error())
+	case errors.Is(err, ErrClosed):
+		return refuse(c, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
+	case err != nil:
+		return refuse(c, http.StatusInternalServerError, shared.CodeInternal, "cannot apply the request")
+	}
+	resp.Channels = set
+	return c.JSON(http.StatusOK, resp)
+}

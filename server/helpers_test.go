@@ -1,0 +1,284 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssevent/ssevent/server"
+	"github.com/ssevent/ssevent/shared"
+)
+
+// TestMain fails the package when goroutines outlive the tests.
+func TestMain(m *testing.M) {
+	before := runtime.NumGoroutine()
+	code := m.Run()
+	if code == 0 {
+		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+		deadline := time.Now().Add(10 * time.Second)
+		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > before {
+			buf := make([]byte, 1<<20)
+			fmt.Fprintf(os.Stderr, "goroutine leak: %d before, %d after\n%s\n", before, n, buf[:runtime.Stack(buf, true)])
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// waitTimeout bounds every wait for an event in these tests.
+const waitTimeout = 10 * time.Second
+
+// testServer is a hub behind a real HTTP server on 127.0.0.1.
+type testServer struct {
+	hub *server.Hub
+	srv *httptest.Server
+	url string // the events endpoint
+}
+
+func newTestServer(t testing.TB, cfg server.Config) *testServer {
+	t.Helper()
+	hub := server.New(cfg)
+	e := echo.New()
+	e.HideBanner = true
+	e.Any("/events", hub.Handler)
+	srv := httptest.NewServer(e)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		_ = hub.Close(ctx)
+		srv.Close()
+	})
+	return &testServer{hub: hub, srv: srv, url: srv.URL + "/events"}
+}
+
+// sseClient reads one stream with the protocol's own decoder.
+type sseClient struct {
+	t      testing.TB
+	resp   *http.Response
+	cancel context.CancelFunc
+	events chan shared.Event
+	err    chan error // the reader's final error
+	connected shared.Connected
+}
+
+// dial opens a stream and returns the response for status checks. The
+// caller must close the body.
+func (ts *testServer) dial(t testing.TB, query url.Values, header http.Header) (*http.Response, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	u := ts.url
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	require.NoError(t, err)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	return resp, cancel
+}
+
+// connect opens a stream, checks it is one, and reads its connected event.
+func (ts *testServer) connect(t testing.TB, query url.Values, header ...http.Header) *sseClient {
+	t.Helper()
+	var h http.Header
+	if len(header) > 0 {
+		h = header[0]
+	}
+	resp, cancel := ts.dial(t, query, h)
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		cancel()
+		t.Fatalf("GET: status %d: %s", resp.StatusCode, body)
+	}
+	c := &sseClient{t: t, resp: resp, cancel: cancel, events: make(chan shared.Event, 4096), err: make(chan error, 1)}
+	go func() {
+		d := shared.NewDecoder(resp.Body, 0)
+		for {
+			ev, err := d.Next()
+			if err != nil {
+				close(c.events)
+				c.err <- err
+				return
+			}
+			c.events <- ev
+		}
+	}()
+	t.Cleanup(c.close)
+	ev := c.next()
+	require.Equal(t, shared.EventConnected, ev.Name)
+	require.NoError(t, json.Unmarshal(ev.Data, &c.connected))
+	return c
+}
+
+func (c *sseClient) id() string { return c.connected.ClientID }
+
+// close ends the stream from the client side.
+func (c *sseClient) close() {
+	c.cancel()
+	c.resp.Body.Close()
+}
+
+// next returns the next event other than a heartbeat.
+func (c *sseClient) next() shared.Event {
+	c.t.Helper()
+	for {
+		select {
+		case ev, ok := <-c.events:
+			if !ok {
+				c.t.Fatalf("stream ended while waiting for an event")
+			}
+			if ev.Name == shared.EventHeartbeat {
+				continue
+			}
+			return ev
+		case <-time.After(waitTimeout):
+			c.t.Fatalf("no event within %v", waitTimeout)
+		}
+	}
+}
+
+// nextNamed returns the next event, heartbeats included.
+func (c *sseClient) nextAny() shared.Event {
+	c.t.Helper()
+	select {
+	case ev, ok := <-c.events:
+		if !ok {
+			c.t.Fatalf("stream ended while waiting for an event")
+		}
+		return ev
+	case <-time.After(waitTimeout):
+		c.t.Fatalf("no event within %v", waitTimeout)
+	}
+	return shared.Event{}
+}
+
+// message reads the next event and decodes it as a channel message.
+func (c *sseClient) message() (shared.Envelope, shared.Event) {
+	c.t.Helper()
+	ev := c.next()
+	require.Equal(c.t, shared.EventMessage, ev.Name, "data %s", ev.Data)
+	var env shared.Envelope
+	require.NoError(c.t, json.Unmarshal(ev.Data, &env))
+	return env, ev
+}
+
+// ended waits for the server to end the stream.
+func (c *sseClient) ended() {
+	c.t.Helper()
+	deadline := time.After(waitTimeout)
+	for {
+		select {
+		case _, ok := <-c.events:
+			if !ok {
+				return
+			}
+		case <-deadline:
+			c.t.Fatalf("stream still open after %v", waitTimeout)
+		}
+	}
+}
+
+// nothingPending checks that no event other than heartbeats has arrived,
+// after a round trip that any earlier event would precede: the caller sends
+// a marker to the same client and expects it next.
+func (c *sseClient) expectNext(channel string, payload string) {
+	c.t.Helper()
+	env, _ := c.message()
+	require.Equal(c.t, channel, env.Channel)
+	require.JSONEq(c.t, payload, string(env.Payload))
+}
+
+// post sends a subscribe request and decodes the answer.
+func (ts *testServer) post(t testing.TB, body any, header ...http.Header) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	case io.Reader:
+		rd = b
+	default:
+		raw, err := json.Marshal(b)
+		require.NoError(t, err)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(http.MethodPost, ts.url, rd)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	for _, h := range header {
+		for k, v := range h {
+			req.Header[k] = v
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, out
+}
+
+func (ts *testServer) subscribe(t testing.TB, action, id string, channels ...string) shared.SubscribeResponse {
+	t.Helper()
+	code, body := ts.post(t, shared.SubscribeRequest{Action: action, ClientID: id, Channels: channels})
+	require.Equal(t, http.StatusOK, code, "body %s", body)
+	var out shared.SubscribeResponse
+	require.NoError(t, json.Unmarshal(body, &out))
+	return out
+}
+
+// errorBody decodes a refusal.
+func errorBody(t testing.TB, body []byte) shared.ErrorResponse {
+	t.Helper()
+	var e shared.ErrorResponse
+	require.NoError(t, json.Unmarshal(body, &e), "body %s", body)
+	require.NotEmpty(t, e.Error)
+	require.NotEmpty(t, e.Message)
+	return e
+}
+
+// eventually polls cond until it holds or the wait times out. For state
+// that has no event to await, such as counters after a disconnect.
+func eventually(t testing.TB, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+var errSentinel = errors.New("boom")
+
+func readBody(t testing.TB, resp *http.Response) []byte {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return b
+}

@@ -1,0 +1,629 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ssevent/ssevent/shared"
+)
+
+// Hub holds the clients, their channels and streams, and publishes events
+// to them. Create it with New; all methods are safe for concurrent use.
+type Hub struct {
+	cfg    Config
+	log    *slog.Logger
+	broker Broker
+
+	mu       sync.RWMutex
+	clients  map[string]*session              // by id; attached or waiting to resume
+	subs     map[string]map[*session]struct{} // channel -> subscribers
+	attached map[*stream]struct{}
+	waiting  int // sessions without a stream, kept for resumption
+	closed   bool
+
+	streams sync.WaitGroup // one per open stream
+	bg      sync.WaitGroup // heartbeat and cleanup loops
+	quit    chan struct{}
+}
+
+// session is a client: its id and channels, kept across streams while it
+// may resume.
+type session struct {
+	id string
+
+	// Guarded by Hub.mu.
+	channels map[string]struct{}
+	stream   *stream     // nil while waiting to resume
+	expiry   *time.Timer // runs while waiting
+	gone     bool        // forgotten: no longer in Hub.clients
+
+	lastWritten uint64 // id of the last event written to a stream; atomic use only
+}
+
+// New returns a Hub configured by cfg, with zero fields set to their
+// defaults. It panics if cfg.Validate reports an error, or if the broker
+// fails to start: both are programming errors best found at start-up.
+func New(cfg Config) *Hub {
+	h, err := NewHub(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return h
+}
+
+// NewHub is New returning the error instead of panicking.
+func NewHub(cfg Config) (*Hub, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	h := &Hub{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		broker:   cfg.Broker,
+		clients:  make(map[string]*session),
+		subs:     make(map[string]map[*session]struct{}),
+		attached: make(map[*stream]struct{}),
+		quit:     make(chan struct{}),
+	}
+	if h.broker == nil {
+		h.broker = newMemoryBroker()
+	}
+	opts := BrokerOptions{HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL, HistoryMaxBytes: cfg.HistoryMaxBytes}
+	if err := h.broker.Start(opts, h.deliver); err != nil {
+		return nil, fmt.Errorf("ssevent: starting the broker: %w", err)
+	}
+	if cfg.HeartbeatInterval > 0 {
+		h.bg.Add(1)
+		go h.heartbeatLoop(cfg.HeartbeatInterval)
+	}
+	if cfg.CleanupInterval > 0 {
+		h.bg.Add(1)
+		go h.cleanupLoop(cfg.CleanupInterval)
+	}
+	return h, nil
+}
+
+// Send publishes data, encoded as JSON, to the subscribers of channel as a
+// "message" event with data {"channel": channel, "payload": data}. It
+// returns once the event is queued for every subscriber; clients that are
+// reconnecting get it by replay. Sending to a channel without subscribers is
+// not an error.
+func (h *Hub) Send(channel string, data any) error {
+	if err := shared.ValidChannel(channel); err != nil {
+		return err
+	}
+	return h.publish(Topic{Kind: TopicChannel, Name: channel}, "", data)
+}
+
+// SendTo publishes data to one client. Without an event name it arrives as
+// a "message" event with data {"channel": "", "payload": data}; with one,
+// as that event with data being the payload JSON. A client that is
+// reconnecting within the resume window gets it when it resumes.
+func (h *Hub) SendTo(clientID string, data any, event ...string) error {
+	name, err := eventName(event)
+	if err != nil {
+		return err
+	}
+	h.mu.RLock()
+	_, ok := h.clients[clientID]
+	h.mu.RUnlock()
+	if !ok {
+		return ErrUnknownClient
+	}
+	return h.publish(Topic{Kind: TopicClient, Name: clientID}, name, data)
+}
+
+// Broadcast publishes data to every client, as SendTo does for one.
+func (h *Hub) Broadcast(data any, event ...string) error {
+	name, err := eventName(event)
+	if err != nil {
+		return err
+	}
+	return h.publish(Topic{Kind: TopicAll}, name, data)
+}
+
+func eventName(event []string) (string, error) {
+	switch {
+	case len(event) == 0 || event[0] == "" || event[0] == shared.EventMessage:
+		if len(event) > 1 {
+			return "", fmt.Errorf("%w: more than one event name", ErrInvalidEvent)
+		}
+		return "", nil
+	case len(event) > 1:
+		return "", fmt.Errorf("%w: more than one event name", ErrInvalidEvent)
+	}
+	return event[0], shared.ValidEventName(event[0])
+}
+
+func (h *Hub) publish(t Topic, event string, data any) error {
+	payload, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("ssevent: encoding the payload: %w", err)
+	}
+	if len(payload) > h.cfg.MaxPayloadSize {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, len(payload), h.cfg.MaxPayloadSize)
+	}
+	h.mu.RLock()
+	closed := h.closed
+	h.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	_, err = h.broker.Publish(context.Background(), Message{Topic: t, Event: event, Data: payload})
+	return err
+}
+
+// deliver is the broker's callback: encode once, queue for every recipient.
+func (h *Hub) deliver(m Message) {
+	f := encodeMessage(m)
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	switch m.Topic.Kind {
+	case TopicChannel:
+		for s := range h.subs[m.Topic.Name] {
+			if s.stream != nil {
+				s.stream.enqueue(f)
+			}
+		}
+	case TopicClient:
+		if s := h.clients[m.Topic.Name]; s != nil && s.stream != nil {
+			s.stream.enqueue(f)
+		}
+	case TopicAll:
+		for st := range h.attached {
+			st.enqueue(f)
+		}
+	}
+}
+
+// encodeMessage returns the wire form of m, shared by all its recipients.
+func encodeMessage(m Message) *frame {
+	id := strconv.AppendUint(make([]byte, 0, 20), m.ID, 10)
+	size := len(m.Data) + len(m.Event) + len(m.Topic.Name) + len(id) + 64
+	b := make([]byte, 0, size)
+	b = append(b, "id: "...)
+	b = append(b, id...)
+	if m.Event == "" {
+		b = append(b, "\nevent: message\ndata: "...)
+		ch := []byte(`""`)
+		if m.Topic.Kind == TopicChannel {
+			ch = appendJSONName(make([]byte, 0, len(m.Topic.Name)+2), m.Topic.Name)
+		}
+		b = shared.AppendEnvelope(b, ch, m.Data)
+		b = append(b, '\n', '\n')
+	} else {
+		b = append(b, "\nevent: "...)
+		b = append(b, m.Event...)
+		b = append(b, "\ndata: "...)
+		b = append(b, m.Data...) // JSON from json.Marshal holds no line break
+		b = append(b, '\n', '\n')
+	}
+	return &frame{id: m.ID, b: b}
+}
+
+// appendJSONName quotes a validated channel name as a JSON string. Names
+// hold no control characters, so only quote and backslash need escaping.
+func appendJSONName(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' {
+			dst = append(dst, '\\')
+		}
+		dst = append(dst, s[i])
+	}
+	return append(dst, '"')
+}
+
+// Subscribe adds channels to a client's set, bypassing OnSubscribe. It is
+// all or nothing: an invalid name (ErrInvalidChannel), an unknown client
+// (ErrUnknownClient) or a set over the limit (ErrTooManyChannels) changes
+// nothing.
+func (h *Hub) Subscribe(clientID string, channels ...string) error {
+	for _, ch := range channels {
+		if err := shared.ValidChannel(ch); err != nil {
+			return err
+		}
+	}
+	_, err := h.subscribe(clientID, channels)
+	return err
+}
+
+// subscribe applies a subscription and returns the resulting set.
+func (h *Hub) subscribe(clientID string, channels []string) ([]string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrClosed
+	}
+	s := h.clients[clientID]
+	if s == nil {
+		return nil, ErrUnknownClient
+	}
+	n := len(s.channels)
+	for i, ch := range channels {
+		if _, ok := s.channels[ch]; !ok && !slices.Contains(channels[:i], ch) {
+			n++
+		}
+	}
+	if n > h.cfg.MaxChannelsPerClient {
+		return nil, fmt.Errorf("%w: %d channels, limit %d", ErrTooManyChannels, n, h.cfg.MaxChannelsPerClient)
+	}
+	for _, ch := range channels {
+		h.joinLocked(s, ch)
+	}
+	return s.channelList(), nil
+}
+
+// Unsubscribe removes channels from a client's set. With no channels it
+// disconnects the client and forgets its session (it cannot resume).
+// Unsubscribing a channel not held is not an error.
+func (h *Hub) Unsubscribe(clientID string, channels ...string) error {
+	_, err := h.unsubscribe(clientID, channels)
+	return err
+}
+
+func (h *Hub) unsubscribe(clientID string, channels []string) ([]string, error) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, ErrClosed
+	}
+	s := h.clients[clientID]
+	if s == nil {
+		h.mu.Unlock()
+		return nil, ErrUnknownClient
+	}
+	if len(channels) == 0 {
+		forget := h.endSessionLocked(s)
+		h.mu.Unlock()
+		h.forgetTopics(forget)
+		return nil, nil
+	}
+	for _, ch := range channels {
+		h.leaveLocked(s, ch)
+	}
+	list := s.channelList()
+	h.mu.Unlock()
+	return list, nil
+}
+
+// ClientCount returns the number of open streams.
+func (h *Hub) ClientCount() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.attached)
+}
+
+// ClientsByChannel returns the ids of the clients with an open stream that
+// are subscribed to channel, sorted.
+func (h *Hub) ClientsByChannel(channel string) []string {
+	h.mu.RLock()
+	ids := make([]string, 0, len(h.subs[channel]))
+	for s := range h.subs[channel] {
+		if s.stream != nil {
+			ids = append(ids, s.id)
+		}
+	}
+	h.mu.RUnlock()
+	slices.Sort(ids)
+	return ids
+}
+
+// ClearClients disconnects every client and forgets every session.
+func (h *Hub) ClearClients() {
+	h.mu.Lock()
+	var forget []string
+	for _, s := range h.clients {
+		forget = append(forget, h.endSessionLocked(s)...)
+	}
+	h.mu.Unlock()
+	h.forgetTopics(forget)
+}
+
+// endSessionLocked ends s's stream, if any, and forgets s. It returns the
+// topics whose history to drop once the lock is released.
+func (h *Hub) endSessionLocked(s *session) []string {
+	if st := s.stream; st != nil {
+		st.kick(reasonEnded)
+		h.detachLocked(st)
+	}
+	return h.forgetLocked(s)
+}
+
+// forgetLocked removes s from the registry.
+func (h *Hub) forgetLocked(s *session) []string {
+	if s.gone {
+		return nil
+	}
+	s.gone = true
+	if s.expiry != nil {
+		s.expiry.Stop()
+		s.expiry = nil
+		h.waiting--
+	}
+	for ch := range s.channels {
+		h.leaveLocked(s, ch)
+	}
+	delete(h.clients, s.id)
+	return []string{s.id}
+}
+
+func (h *Hub) forgetTopics(ids []string) {
+	for _, id := range ids {
+		if err := h.broker.Forget(context.Background(), Topic{Kind: TopicClient, Name: id}); err != nil {
+			h.log.Warn("ssevent: dropping a client's history", "client", id, "err", err)
+		}
+	}
+}
+
+func (h *Hub) joinLocked(s *session, ch string) {
+	if _, ok := s.channels[ch]; ok {
+		return
+	}
+	s.channels[ch] = struct{}{}
+	set := h.subs[ch]
+	if set == nil {
+		set = make(map[*session]struct{})
+		h.subs[ch] = set
+	}
+	set[s] = struct{}{}
+}
+
+func (h *Hub) leaveLocked(s *session, ch string) {
+	if _, ok := s.channels[ch]; !ok {
+		return
+	}
+	delete(s.channels, ch)
+	if set := h.subs[ch]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(h.subs, ch)
+		}
+	}
+}
+
+func (s *session) channelList() []string {
+	out := make([]string, 0, len(s.channels))
+	for ch := range s.channels {
+		out = append(out, ch)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// hasSession reports whether id names a session (attached or waiting).
+func (h *Hub) hasSession(id string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	_, ok := h.clients[id]
+	return ok
+}
+
+// openRequest is what a GET asks for, after validation and hooks.
+type openRequest struct {
+	resumeID string   // session to resume; "" for a new one
+	channels []string // for a new session, already approved
+	after    uint64   // the client's last event id; 0 for none
+}
+
+// errNoResume means the session to resume is gone; the caller runs the
+// subscribe hooks and opens a new session instead.
+var errNoResume = fmt.Errorf("ssevent: session not resumable")
+
+// open attaches a new stream to a new or resumed session. It returns the
+// stream, whether a session was resumed, the channel set, and the id after
+// which to replay (0: no replay). A resumed session whose client sent no
+// last event id replays from the last event written to its previous
+// stream, the best the server knows. While a replay is due, live events
+// are held back so that they follow it.
+func (h *Hub) open(req openRequest) (st *stream, resumed bool, set []string, after uint64, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, false, nil, 0, ErrClosed
+	}
+	var s *session
+	if req.resumeID != "" {
+		s = h.clients[req.resumeID]
+		if s == nil {
+			return nil, false, nil, 0, errNoResume
+		}
+	}
+	if (s == nil || s.stream == nil) && len(h.attached) >= h.cfg.MaxTotalConnections {
+		return nil, false, nil, 0, ErrTooManyConnections
+	}
+	after = req.after
+	resumed = s != nil
+	if resumed && after == 0 {
+		after = atomic.LoadUint64(&s.lastWritten)
+	}
+	if s == nil {
+		s = &session{id: uuid.NewString(), channels: make(map[string]struct{})}
+		h.clients[s.id] = s
+		if !h.cfg.DisableDefaultChannel {
+			h.joinLocked(s, shared.DefaultChannel)
+		}
+		for _, ch := range req.channels {
+			h.joinLocked(s, ch)
+		}
+	} else if old := s.stream; old != nil {
+		old.kick(reasonTakenOver)
+		h.detachLocked(old)
+	} else if s.expiry != nil {
+		s.expiry.Stop()
+		s.expiry = nil
+		h.waiting--
+	}
+	st = newStream(h, s, after > 0)
+	s.stream = st
+	h.attached[st] = struct{}{}
+	h.streams.Add(1)
+	return st, resumed, s.channelList(), after, nil
+}
+
+// closeStream detaches st once its writer has returned, keeping its session
+// for resumption unless the stream's end forgets it.
+func (h *Hub) closeStream(st *stream) {
+	defer h.streams.Done()
+	h.mu.Lock()
+	h.detachLocked(st)
+	s := st.sess
+	var forget []string
+	if !s.gone && s.stream == nil && s.expiry == nil {
+		if st.reason.forgets() || h.closed || h.cfg.ResumeWindow <= 0 || h.waiting >= h.cfg.MaxTotalConnections {
+			forget = h.forgetLocked(s)
+		} else {
+			h.waiting++
+			var t *time.Timer
+			t = time.AfterFunc(h.cfg.ResumeWindow, func() { h.expire(s, t) })
+			s.expiry = t
+		}
+	}
+	h.mu.Unlock()
+	h.forgetTopics(forget)
+	if st.reason.notable() {
+		h.log.Info("ssevent: stream ended", "client", s.id, "reason", st.reason.String())
+	} else {
+		h.log.Debug("ssevent: stream ended", "client", s.id, "reason", st.reason.String())
+	}
+}
+
+// detachLocked removes st from the attached set and from its session.
+func (h *Hub) detachLocked(st *stream) {
+	delete(h.attached, st)
+	if st.sess.stream == st {
+		st.sess.stream = nil
+	}
+}
+
+// expire forgets a session whose resume window passed, unless it resumed.
+func (h *Hub) expire(s *session, t *time.Timer) {
+	h.mu.Lock()
+	var forget []string
+	if s.expiry == t && s.stream == nil {
+		forget = h.forgetLocked(s)
+	}
+	h.mu.Unlock()
+	h.forgetTopics(forget)
+}
+
+// replay queues what a reconnecting client missed, then lets live events
+// through. Live events that arrived meanwhile and are also in the history
+// are not queued twice.
+func (h *Hub) replay(ctx context.Context, st *stream, channels []string, after uint64, lastEventID string) {
+	topics := make([]Topic, 0, len(channels)+2)
+	for _, ch := range channels {
+		topics = append(topics, Topic{Kind: TopicChannel, Name: ch})
+	}
+	topics = append(topics, Topic{Kind: TopicAll}, Topic{Kind: TopicClient, Name: st.sess.id})
+	msgs, gap, err := h.broker.History(ctx, topics, after)
+	if err != nil {
+		h.log.Warn("ssevent: reading history for replay", "client", st.sess.id, "err", err)
+		gap = true
+	}
+	frames := make([]*frame, 0, len(msgs)+1)
+	if gap {
+		data, _ := json.Marshal(shared.Gap{LastEventID: lastEventID, Channels: channels})
+		b, _ := shared.AppendEvent(nil, &shared.Event{Name: shared.EventGap, Data: data})
+		frames = append(frames, &frame{b: b})
+	}
+	for _, m := range msgs {
+		frames = append(frames, encodeMessage(m))
+	}
+	st.release(frames, after)
+}
+
+// heartbeatLoop queues one shared heartbeat frame to every stream.
+func (h *Hub) heartbeatLoop(every time.Duration) {
+	defer h.bg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.quit:
+			return
+		case now := <-t.C:
+			b := strconv.AppendInt([]byte("event: heartbeat\ndata: "), now.UnixMilli(), 10)
+			f := &frame{b: append(b, '\n', '\n')}
+			h.mu.RLock()
+			for st := range h.attached {
+				st.enqueue(f)
+			}
+			h.mu.RUnlock()
+		}
+	}
+}
+
+// cleanupLoop ends streams that made no write progress for a whole interval
+// while events waited.
+func (h *Hub) cleanupLoop(every time.Duration) {
+	defer h.bg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.quit:
+			return
+		case now := <-t.C:
+			h.mu.RLock()
+			for st := range h.attached {
+				if st.stalled(now, every) {
+					st.kick(reasonStale)
+				}
+			}
+			h.mu.RUnlock()
+		}
+	}
+}
+
+// Close shuts the hub down: new streams and calls are refused with
+// ErrClosed, open streams write what is queued and end, and Close waits for
+// their writers until ctx is done. Sessions are not kept. Calling Close
+// again returns ErrClosed.
+func (h *Hub) Close(ctx context.Context) error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return ErrClosed
+	}
+	h.closed = true
+	close(h.quit)
+	for st := range h.attached {
+		st.kick(reasonClosed)
+	}
+	for _, s := range h.clients {
+		if s.expiry != nil {
+			s.expiry.Stop()
+			s.expiry = nil
+			h.waiting--
+		}
+	}
+	h.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		h.streams.Wait()
+		h.bg.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("ssevent: closing the hub: %w", ctx.Err())
+	}
+	if berr := h.broker.Close(); err == nil && berr != nil {
+		err = fmt.Errorf("ssevent: closing the broker: %w", berr)
+	}
+	return err
+}
