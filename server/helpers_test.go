@@ -70,11 +70,11 @@ func newTestServer(t testing.TB, cfg server.Config) *testServer {
 
 // sseClient reads one stream with the protocol's own decoder.
 type sseClient struct {
-	t      testing.TB
-	resp   *http.Response
-	cancel context.CancelFunc
-	events chan shared.Event
-	err    chan error // the reader's final error
+	t         testing.TB
+	resp      *http.Response
+	cancel    context.CancelFunc
+	events    chan shared.Event
+	err       chan error // the reader's final error
 	connected shared.Connected
 }
 
