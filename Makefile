@@ -13,12 +13,13 @@ help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: test
-test: vet test-go test-fuzz ## Everything CI runs: vet, gofmt, race tests, short fuzzing.
+test: vet test-go test-wasm test-fuzz ## Everything CI runs: vet, gofmt, race tests, short fuzzing.
 
 .PHONY: vet
 vet: ## go vet (host and wasm) and gofmt.
 	$(GO) vet ./...
 	$(WASM_ENV) $(GO) vet ./shared/...
+	$(WASM_ENV) $(GO) vet ./wasmclient/... ./static/...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
@@ -38,3 +39,17 @@ test-fuzz: ## A short run of every fuzz target.
 .PHONY: fuzz
 fuzz: ## Longer fuzzing (FUZZTIME=1m by default here).
 	$(MAKE) test-fuzz FUZZTIME=1m
+
+.PHONY: wasm
+wasm: ## Build the browser client: static/ssevent.wasm (+ .gz, .br) and wasm_exec.js.
+	$(WASM_ENV) $(GO) build -trimpath -ldflags='-s -w' -o static/ssevent.wasm ./static/cmd/ssevent-wasm
+	cp $(WASM_DIR)/wasm_exec.js static/wasm_exec.js
+	gzip -9 -n -k -f static/ssevent.wasm
+	@if command -v brotli >/dev/null 2>&1; then brotli -q 11 -f -o static/ssevent.wasm.br static/ssevent.wasm; \
+	else echo "brotli not installed (apt-get install brotli): static/ssevent.wasm.br not rebuilt" >&2; fi
+	@ls -l static/ssevent.wasm static/ssevent.wasm.gz static/ssevent.wasm.br
+
+.PHONY: test-wasm
+test-wasm: ## Browser client logic under GOOS=js GOARCH=wasm with Node.
+	NODE_OPTIONS=--experimental-eventsource $(WASM_ENV) $(GO) test -count=1 -timeout 5m \
+	  -exec=$(WASM_DIR)/go_js_wasm_exec ./wasmclient/...

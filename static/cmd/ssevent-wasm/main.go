@@ -1,0 +1,343 @@
+//go:build js && wasm
+
+// Command ssevent-wasm is the WebAssembly program behind the script-tag
+// shim (static/ssevent.js) and the ES module (static/ssevent.mjs). It puts
+// one object, globalThis.__ssevent, in the page: a thin bridge from the
+// shim's JavaScript clients to wasmclient, shared by every client on the
+// page. `make wasm` builds it into static/ssevent.wasm.
+//
+// The bridge's functions are created once and live as long as the page;
+// each client's Go handlers are removed when the shim stops listening to
+// an event name or closes the client.
+package main
+
+import (
+	"errors"
+	"math"
+	"sync"
+	"syscall/js"
+	"time"
+
+	"github.com/ssevent/ssevent/wasmclient"
+)
+
+// entry is one shim client.
+type entry struct {
+	c       *wasmclient.Client
+	emit    js.Value
+	removes map[string]func()
+}
+
+var (
+	mu      sync.Mutex
+	clients = map[int]*entry{}
+	nextID  = 1
+)
+
+func main() {
+	bridge := map[string]any{}
+	funcs := map[string]func(args []js.Value) any{
+		"connect":     connect,
+		"listen":      listen,
+		"unlisten":    unlisten,
+		"subscribe":   func(a []js.Value) any { return change(a, true) },
+		"unsubscribe": func(a []js.Value) any { return change(a, false) },
+		"clientId": func(a []js.Value) any {
+			if e := get(a); e != nil && e.c.ClientID() != "" {
+				return e.c.ClientID()
+			}
+			return nil
+		},
+		"isConnected": func(a []js.Value) any { e := get(a); return e != nil && e.c.IsConnected() },
+		"readyState": func(a []js.Value) any {
+			if e := get(a); e != nil {
+				return e.c.ReadyState()
+			}
+			return wasmclient.StateClosed
+		},
+		"close": closeClient,
+	}
+	for name, f := range funcs {
+		f := f
+		bridge[name] = js.FuncOf(func(_ js.Value, args []js.Value) any { return f(args) })
+	}
+	js.Global().Set("__ssevent", js.ValueOf(bridge))
+	if ready := js.Global().Get("__sseventReady"); ready.Type() == js.TypeFunction {
+		ready.Invoke()
+	}
+	select {}
+}
+
+func get(args []js.Value) *entry {
+	if len(args) == 0 || args[0].Type() != js.TypeNumber {
+		return nil
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return clients[args[0].Int()]
+}
+
+// connect(url, options, emit, names) returns the client's handle.
+func connect(args []js.Value) any {
+	if len(args) < 3 {
+		return nil
+	}
+	url, o, emit := args[0].String(), args[1], args[2]
+	opts := wasmclient.Options{
+		DisableAutoReconnect: o.Get("autoReconnect").Type() == js.TypeBoolean && !o.Get("autoReconnect").Bool(),
+		MaxReconnectAttempts: count(o.Get("maxReconnectAttempts")),
+		ReconnectDelay:       millis(o.Get("reconnectDelay")),
+		MaxReconnectDelay:    millis(o.Get("maxReconnectDelay")),
+		WithCredentials:      o.Get("withCredentials").Truthy(),
+		Channels:             stringList(o.Get("channels")),
+	}
+	if h := o.Get("headers"); h.Type() == js.TypeObject {
+		keys := js.Global().Get("Object").Call("keys", h)
+		opts.Headers = make(map[string]string, keys.Length())
+		for i := 0; i < keys.Length(); i++ {
+			k := keys.Index(i).String()
+			opts.Headers[k] = h.Get(k).String()
+		}
+	}
+	e := &entry{emit: emit, removes: map[string]func(){}}
+	mu.Lock()
+	id := nextID
+	nextID++
+	clients[id] = e
+	mu.Unlock()
+	// Events arrive through browser callbacks, which cannot run before
+	// this call returns: handlers registered now miss nothing.
+	e.c = wasmclient.Connect(url, opts)
+	if len(args) > 3 {
+		for _, name := range stringList(args[3]) {
+			e.listen(name)
+		}
+	}
+	return id
+}
+
+func count(v js.Value) int {
+	if v.Type() != js.TypeNumber || math.IsInf(v.Float(), 0) || v.Float() < 1 {
+		return 0
+	}
+	return int(v.Float())
+}
+
+func millis(v js.Value) time.Duration {
+	if v.Type() != js.TypeNumber || v.Float() <= 0 || math.IsInf(v.Float(), 0) {
+		return 0
+	}
+	return time.Duration(v.Float() * float64(time.Millisecond))
+}
+
+func stringList(v js.Value) []string {
+	if v.Type() == js.TypeString {
+		return []string{v.String()}
+	}
+	if v.Type() != js.TypeObject {
+		return nil
+	}
+	out := make([]string, 0, v.Length())
+	for i := 0; i < v.Length(); i++ {
+		out = append(out, v.Index(i).String())
+	}
+	return out
+}
+
+// listen(id, name) makes the client deliver events of that name.
+func listen(args []js.Value) any {
+	if e := get(args); e != nil && len(args) > 1 {
+		e.listen(args[1].String())
+	}
+	return nil
+}
+
+func (e *entry) listen(name string) {
+	mu.Lock()
+	_, ok := e.removes[name]
+	mu.Unlock()
+	if ok {
+		return
+	}
+	remove := e.c.On(name, func(ev wasmclient.Event) { e.deliver(ev) })
+	mu.Lock()
+	e.removes[name] = remove
+	mu.Unlock()
+}
+
+// unlisten(id, name) stops it.
+func unlisten(args []js.Value) any {
+	e := get(args)
+	if e == nil || len(args) < 2 {
+		return nil
+	}
+	name := args[1].String()
+	mu.Lock()
+	remove := e.removes[name]
+	delete(e.removes, name)
+	mu.Unlock()
+	if remove != nil {
+		remove()
+	}
+	return nil
+}
+
+func closeClient(args []js.Value) any {
+	e := get(args)
+	if e == nil {
+		return nil
+	}
+	mu.Lock()
+	delete(clients, args[0].Int())
+	mu.Unlock()
+	e.c.Close()
+	return nil
+}
+
+// deliver hands an event to the shim's emit function, shaped as the seed's
+// API: message events carry {data: {channel, payload}, raw}, custom events
+// {data: payload, raw}.
+func (e *entry) deliver(ev wasmclient.Event) {
+	obj := js.Global().Get("Object").New()
+	obj.Set("type", ev.Type)
+	if ev.ID != "" {
+		obj.Set("id", ev.ID)
+		obj.Set("lastEventId", ev.ID)
+	}
+	switch ev.Type {
+	case wasmclient.EventOpen:
+	case wasmclient.EventError:
+		obj.Set("error", jsError(ev.Err))
+	case wasmclient.EventReconnecting:
+		obj.Set("attempt", ev.Attempt)
+		obj.Set("delay", float64(ev.Delay)/float64(time.Millisecond))
+	default:
+		obj.Set("raw", ev.Data)
+		if data, err := parse(ev.Data); err == nil {
+			obj.Set("data", data)
+		} else {
+			obj.Set("data", ev.Data)
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			js.Global().Get("console").Call("error", "ssevent: emit failed", js.ValueOf(toString(r)))
+		}
+	}()
+	e.emit.Invoke(ev.Type, obj)
+}
+
+func toString(r any) string {
+	if err, ok := r.(error); ok {
+		return err.Error()
+	}
+	if s, ok := r.(string); ok {
+		return s
+	}
+	return "panic"
+}
+
+func parse(s string) (v js.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errors.New("bad JSON")
+		}
+	}()
+	return js.Global().Get("JSON").Call("parse", s), nil
+}
+
+// change(id, channels) → Promise for subscribe or unsubscribe.
+func change(args []js.Value, subscribe bool) any {
+	e := get(args)
+	var chs []string
+	if len(args) > 1 {
+		chs = stringList(args[1])
+	}
+	return promise(func() (any, error) {
+		if e == nil {
+			return nil, wasmclient.ErrClosed
+		}
+		var err error
+		if subscribe {
+			err = e.c.Subscribe(chs...)
+		} else {
+			err = e.c.Unsubscribe(chs...)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"clientId": e.c.ClientID(), "channels": anySlice(e.c.Channels())}, nil
+	})
+}
+
+func anySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// promise runs fn on a goroutine and settles a JavaScript Promise with its
+// result: the executor returns at once.
+func promise(fn func() (any, error)) js.Value {
+	exec := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		resolve, reject := args[0], args[1]
+		go func() {
+			v, err := fn()
+			if err != nil {
+				reject.Invoke(jsError(err))
+				return
+			}
+			resolve.Invoke(js.ValueOf(v))
+		}()
+		return nil
+	})
+	p := js.Global().Get("Promise").New(exec)
+	exec.Release()
+	return p
+}
+
+// jsError makes a JavaScript Error with name "SSEventError", a code
+// (closed, rejected, unauthorized, forbidden, max_reconnect_attempts,
+// http, invalid_channel, error), the HTTP status and rejected channels
+// when known.
+func jsError(err error) js.Value {
+	if err == nil {
+		return js.Null()
+	}
+	e := js.Global().Get("Error").New(err.Error())
+	e.Set("name", "SSEventError")
+	code := "error"
+	var se *wasmclient.StatusError
+	var re *wasmclient.RejectedError
+	switch {
+	case errors.Is(err, wasmclient.ErrClosed):
+		code = "closed"
+	case errors.Is(err, wasmclient.ErrMaxReconnectAttempts):
+		code = "max_reconnect_attempts"
+	case errors.As(err, &re):
+		code = "rejected"
+		rs := make([]any, len(re.Rejected))
+		for i, r := range re.Rejected {
+			rs[i] = map[string]any{"channel": r.Channel, "reason": r.Reason}
+		}
+		e.Set("rejected", js.ValueOf(rs))
+	case errors.Is(err, wasmclient.ErrUnauthorized):
+		code = "unauthorized"
+	case errors.Is(err, wasmclient.ErrForbidden):
+		code = "forbidden"
+	case errors.Is(err, wasmclient.ErrStale):
+		code = "stale"
+	case errors.Is(err, wasmclient.ErrStreamEnded):
+		code = "stream_ended"
+	}
+	if errors.As(err, &se) {
+		e.Set("status", se.Status)
+		if se.Code != "" && code == "error" {
+			code = se.Code
+		}
+	}
+	e.Set("code", code)
+	return e
+}
