@@ -71,3 +71,12 @@ type Broker interface {
 	// Close detaches the hub and releases the broker's resources.
 	Close() error
 }
+
+// Positioner is implemented by brokers that can tell the ID of the last
+// message published so far. The hub asks once, at start, so that a session
+// opened before anything was delivered still knows from where to replay
+// when it resumes without a Last-Event-ID. A broker that does not
+// implement it is assumed to start at 0.
+type Positioner interface {
+	Position() uint64
+}

@@ -174,7 +174,9 @@ func (b *memoryBroker) History(_ context.Context, topics []Topic, after uint64) 
 		return nil, false, nil
 	}
 	b.expire(b.now())
-	gap := after <= b.base || after > b.seq
+	// base is a position, not an id: a client may present it to mean
+	// "everything since the hub started".
+	gap := after < b.base || after > b.seq
 	var out []Message
 	for _, t := range topics {
 		r := b.rings[t]
@@ -205,6 +207,13 @@ func (b *memoryBroker) History(_ context.Context, topics []Topic, after uint64) 
 		return 0
 	})
 	return out, gap, nil
+}
+
+// Position returns the id of the last message published.
+func (b *memoryBroker) Position() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.seq
 }
 
 func (b *memoryBroker) Forget(_ context.Context, t Topic) error {

@@ -93,8 +93,9 @@ func (h *Hub) handleGet(c echo.Context) error {
 		resumed  bool
 		set      []string
 	)
+	asked := after
 	if resumeID != "" {
-		st, resumed, set, after, err = h.open(openRequest{resumeID: resumeID, after: after})
+		st, resumed, set, after, err = h.open(openRequest{resumeID: resumeID, after: asked})
 	}
 	if resumeID == "" || errors.Is(err, errNoResume) {
 		// Not a resumption: approve the asked channels, then open.
@@ -103,7 +104,7 @@ func (h *Hub) handleGet(c echo.Context) error {
 		if err != nil {
 			return h.refuseHook(c, "OnSubscribe", err)
 		}
-		st, resumed, set, after, err = h.open(openRequest{channels: approved, after: after})
+		st, resumed, set, after, err = h.open(openRequest{channels: approved, after: asked})
 	}
 	switch {
 	case errors.Is(err, ErrClosed):

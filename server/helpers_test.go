@@ -282,3 +282,12 @@ func readBody(t testing.TB, resp *http.Response) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+func mustRequest(t testing.TB, method, target string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, target, nil)
+	require.NoError(t, err)
+	return req
+}
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }

@@ -29,6 +29,10 @@ type Hub struct {
 	attached map[*stream]struct{}
 	waiting  int // sessions without a stream, kept for resumption
 	closed   bool
+	// delivered is the id of the last message fanned out. Written under
+	// mu's read lock by the broker's single delivery call at a time, read
+	// under the write lock.
+	delivered atomic.Uint64
 
 	streams sync.WaitGroup // one per open stream
 	bg      sync.WaitGroup // heartbeat and cleanup loops
@@ -44,9 +48,14 @@ type session struct {
 	channels map[string]struct{}
 	stream   *stream     // nil while waiting to resume
 	expiry   *time.Timer // runs while waiting
+	expGen   uint64      // tells a stale expiry callback from the current one
 	gone     bool        // forgotten: no longer in Hub.clients
 
-	lastWritten uint64 // id of the last event written to a stream; atomic use only
+	// cursor is the id up to which the session has been served: the
+	// last event written to its stream, or the hub's delivery position
+	// when the stream was attached. A resumption without Last-Event-ID
+	// replays from it. Atomic use only.
+	cursor uint64
 }
 
 // New returns a Hub configured by cfg, with zero fields set to their
@@ -79,6 +88,9 @@ func NewHub(cfg Config) (*Hub, error) {
 		h.broker = newMemoryBroker()
 	}
 	opts := BrokerOptions{HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL, HistoryMaxBytes: cfg.HistoryMaxBytes}
+	if p, ok := h.broker.(Positioner); ok {
+		h.delivered.Store(p.Position())
+	}
 	if err := h.broker.Start(opts, h.deliver); err != nil {
 		return nil, fmt.Errorf("ssevent: starting the broker: %w", err)
 	}
@@ -168,6 +180,7 @@ func (h *Hub) deliver(m Message) {
 	f := encodeMessage(m)
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	h.delivered.Store(m.ID)
 	switch m.Topic.Kind {
 	case TopicChannel:
 		for s := range h.subs[m.Topic.Name] {
@@ -445,7 +458,7 @@ func (h *Hub) open(req openRequest) (st *stream, resumed bool, set []string, aft
 	after = req.after
 	resumed = s != nil
 	if resumed && after == 0 {
-		after = atomic.LoadUint64(&s.lastWritten)
+		after = atomic.LoadUint64(&s.cursor)
 	}
 	if s == nil {
 		s = &session{id: uuid.NewString(), channels: make(map[string]struct{})}
@@ -463,6 +476,11 @@ func (h *Hub) open(req openRequest) (st *stream, resumed bool, set []string, aft
 		s.expiry.Stop()
 		s.expiry = nil
 		h.waiting--
+	}
+	// Everything up to the delivery position went out before this stream
+	// existed; everything after it reaches the stream live or by replay.
+	if pos := h.delivered.Load(); atomic.LoadUint64(&s.cursor) < pos {
+		atomic.StoreUint64(&s.cursor, max(pos, after))
 	}
 	st = newStream(h, s, after > 0)
 	s.stream = st
@@ -484,9 +502,9 @@ func (h *Hub) closeStream(st *stream) {
 			forget = h.forgetLocked(s)
 		} else {
 			h.waiting++
-			var t *time.Timer
-			t = time.AfterFunc(h.cfg.ResumeWindow, func() { h.expire(s, t) })
-			s.expiry = t
+			s.expGen++
+			gen := s.expGen
+			s.expiry = time.AfterFunc(h.cfg.ResumeWindow, func() { h.expire(s, gen) })
 		}
 	}
 	h.mu.Unlock()
@@ -507,10 +525,10 @@ func (h *Hub) detachLocked(st *stream) {
 }
 
 // expire forgets a session whose resume window passed, unless it resumed.
-func (h *Hub) expire(s *session, t *time.Timer) {
+func (h *Hub) expire(s *session, gen uint64) {
 	h.mu.Lock()
 	var forget []string
-	if s.expiry == t && s.stream == nil {
+	if s.expiry != nil && s.expGen == gen && s.stream == nil {
 		forget = h.forgetLocked(s)
 	}
 	h.mu.Unlock()

@@ -212,7 +212,7 @@ func (st *stream) flush(w http.ResponseWriter, rc *http.ResponseController) erro
 		return err
 	}
 	if last != 0 {
-		atomic.StoreUint64(&st.sess.lastWritten, last)
+		atomic.StoreUint64(&st.sess.cursor, last)
 	}
 	st.progress.Store(time.Now().UnixNano())
 	return nil
