@@ -518,4 +518,3 @@ func TestBrowserTimeToConnected(t *testing.T) {
 		t.Logf("%s: page load to connected: median %.0f ms (runs %.0f)", kind, ms[len(ms)/2], ms)
 	})
 }
-
