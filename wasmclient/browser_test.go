@@ -504,6 +504,27 @@ func TestBrowserEventSourceUnauthorized(t *testing.T) {
 	})
 }
 
+const modulePage = `<!doctype html><html><head><meta charset="utf-8"></head><body>
+<script type="module">
+import connectSSE from '/ssevent/ssevent.mjs';
+window.events = [];
+const c = connectSSE('/events', { channels: ['news'] });
+c.on('connected', (ev) => events.push({ type: 'connected', clientId: ev.data.clientId }));
+c.on('message', (ev) => events.push({ type: 'message', channel: ev.data.channel, payload: ev.data.payload, raw: ev.raw }));
+</script></body></html>`
+
+// The ES module finds the wasm beside itself and gives the same client.
+func TestBrowserESModule(t *testing.T) {
+	p := open(t, "shim", server.Config{}, nil)
+	p.srv.Config.Handler.(*echo.Echo).GET("/module.html", func(c echo.Context) error { return c.HTML(200, modulePage) })
+	if err := chromedp.Do(p.tab, chromedp.Navigate(p.srv.URL+"/module.html")); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(`(window.events || []).some((e) => e.type === 'connected' && e.clientId)`)
+	p.hub.Send("news", map[string]int{"n": 7})
+	p.wait(`events.some((e) => e.type === 'message' && e.channel === 'news' && e.payload.n === 7)`)
+}
+
 // TestBrowserTimeToConnected measures the time from navigation to the
 // first "connected" event; run with -v to see it.
 func TestBrowserTimeToConnected(t *testing.T) {

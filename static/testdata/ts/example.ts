@@ -1,0 +1,61 @@
+// A typed use of the client: tsc --noEmit must accept it against
+// ../../ssevent.d.ts, and reject the lines marked @ts-expect-error.
+import connectSSE, { connectSSE as named, type SSEventClient, type SSEventError } from '../../ssevent';
+
+interface Notification { title: string; body: string }
+
+const client: SSEventClient = connectSSE('/events', {
+  autoReconnect: true,
+  maxReconnectAttempts: Infinity,
+  reconnectDelay: 3000,
+  headers: { Authorization: 'Bearer token' },
+  channels: ['news'],
+});
+
+client.on('connected', async ({ data }) => {
+  const id: string = data.clientId;
+  const resumed: boolean = data.resumed;
+  console.log(id, resumed, data.channels.join(','));
+  try {
+    const res = await client.subscribe('notifications', 'updates');
+    console.log(res.channels.length);
+  } catch (e) {
+    const err = e as SSEventError;
+    if (err.code === 'rejected') console.log(err.rejected?.map((r) => r.channel));
+  }
+});
+
+client.on('message', ({ data, raw, id }) => {
+  const channel: string = data.channel;
+  console.log(channel, data.payload, raw.length, id);
+});
+
+client.on<Notification>('alert', ({ data }) => {
+  console.log(data.title.toUpperCase());
+});
+
+client.on('open', () => {});
+client.on('error', ({ error }) => console.log(error.code, error.status));
+client.on('reconnecting', ({ attempt, delay }) => console.log(attempt * delay));
+
+const handler = () => {};
+client.on('gap', handler);
+client.off('gap', handler);
+client.off('message');
+
+const state: 0 | 1 | 2 = client.getReadyState();
+const maybeId: string | null = client.getClientId();
+const up: boolean = client.isConnected();
+client.ready.then(() => client.unsubscribe('news'));
+client.close();
+
+const viaGlobal = SSEvent.connect('/events');
+viaGlobal.close();
+named('/other').close();
+
+// @ts-expect-error reconnectDelay is a number of milliseconds
+connectSSE('/events', { reconnectDelay: '3s' });
+// @ts-expect-error channels are strings
+client.subscribe(42);
+
+console.log(state, maybeId, up);
