@@ -46,6 +46,9 @@ type BrokerOptions struct {
 	HistoryTTL time.Duration
 	// HistoryMaxBytes bounds the Data bytes kept across all topics.
 	HistoryMaxBytes int64
+	// ResumeWindow is how long a session outlives its stream; a
+	// ClusterBroker keeps session records that long.
+	ResumeWindow time.Duration
 }
 
 // Broker is the seam between a Hub and the way its messages are ordered,

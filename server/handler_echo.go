@@ -95,7 +95,7 @@ func (h *Hub) handleGet(c echo.Context) error {
 	)
 	asked := after
 	if resumeID != "" {
-		st, resumed, set, after, err = h.open(openRequest{resumeID: resumeID, after: asked})
+		st, resumed, set, after, err = h.openCluster(r.Context(), openRequest{resumeID: resumeID, after: asked})
 	}
 	if resumeID == "" || errors.Is(err, errNoResume) {
 		// Not a resumption: approve the asked channels, then open.
@@ -117,6 +117,7 @@ func (h *Hub) handleGet(c echo.Context) error {
 		return refuse(c, http.StatusInternalServerError, shared.CodeInternal, "cannot open the stream")
 	}
 	defer h.closeStream(st)
+	h.clusterOpened(r.Context(), st, resumed, set)
 
 	hb := int64(0)
 	if h.cfg.HeartbeatInterval > 0 {

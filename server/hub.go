@@ -22,6 +22,8 @@ type Hub struct {
 	cfg    Config
 	log    *slog.Logger
 	broker Broker
+	// cluster is broker when it is a ClusterBroker: hub_cluster.go.
+	cluster ClusterBroker
 
 	mu       sync.RWMutex
 	clients  map[string]*session              // by id; attached or waiting to resume
@@ -87,11 +89,11 @@ func NewHub(cfg Config) (*Hub, error) {
 	if h.broker == nil {
 		h.broker = newMemoryBroker()
 	}
-	opts := BrokerOptions{HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL, HistoryMaxBytes: cfg.HistoryMaxBytes}
+	opts := BrokerOptions{HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL, HistoryMaxBytes: cfg.HistoryMaxBytes, ResumeWindow: cfg.ResumeWindow}
 	if p, ok := h.broker.(Positioner); ok {
 		h.delivered.Store(p.Position())
 	}
-	if err := h.broker.Start(opts, h.deliver); err != nil {
+	if err := h.startBroker(opts); err != nil {
 		return nil, fmt.Errorf("ssevent: starting the broker: %w", err)
 	}
 	if cfg.HeartbeatInterval > 0 {
@@ -126,10 +128,11 @@ func (h *Hub) SendTo(clientID string, data any, event ...string) error {
 	if err != nil {
 		return err
 	}
-	h.mu.RLock()
-	_, ok := h.clients[clientID]
-	h.mu.RUnlock()
-	if !ok {
+	ok, err := h.knows(context.Background(), clientID)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
 		return ErrUnknownClient
 	}
 	return h.publish(Topic{Kind: TopicClient, Name: clientID}, name, data)
@@ -253,6 +256,9 @@ func (h *Hub) Subscribe(clientID string, channels ...string) error {
 
 // subscribe applies a subscription and returns the resulting set.
 func (h *Hub) subscribe(clientID string, channels []string) ([]string, error) {
+	if h.cluster != nil {
+		return h.clusterUpdate(CommandSubscribe, clientID, channels)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -286,6 +292,9 @@ func (h *Hub) Unsubscribe(clientID string, channels ...string) error {
 }
 
 func (h *Hub) unsubscribe(clientID string, channels []string) ([]string, error) {
+	if h.cluster != nil {
+		return h.clusterUpdate(CommandUnsubscribe, clientID, channels)
+	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -310,16 +319,26 @@ func (h *Hub) unsubscribe(clientID string, channels []string) ([]string, error) 
 	return list, nil
 }
 
-// ClientCount returns the number of open streams.
+// ClientCount returns the number of open streams. With a ClusterBroker it
+// counts the streams of every live hub, as their presence last told.
 func (h *Hub) ClientCount() int {
+	if h.cluster != nil {
+		return h.clusterClientCount()
+	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return len(h.attached)
 }
 
 // ClientsByChannel returns the ids of the clients with an open stream that
-// are subscribed to channel, sorted.
+// are subscribed to channel, sorted. With a ClusterBroker it lists those
+// of every live hub, as their presence last told.
 func (h *Hub) ClientsByChannel(channel string) []string {
+	if h.cluster != nil {
+		if ids, ok := h.clusterClientsByChannel(channel); ok {
+			return ids
+		}
+	}
 	h.mu.RLock()
 	ids := make([]string, 0, len(h.subs[channel]))
 	for s := range h.subs[channel] {
@@ -332,8 +351,13 @@ func (h *Hub) ClientsByChannel(channel string) []string {
 	return ids
 }
 
-// ClearClients disconnects every client and forgets every session.
+// ClearClients disconnects every client and forgets every session (of
+// every hub, with a ClusterBroker).
 func (h *Hub) ClearClients() {
+	if h.cluster != nil {
+		h.clusterClear()
+		return
+	}
 	h.mu.Lock()
 	var forget []string
 	for _, s := range h.clients {
@@ -372,6 +396,9 @@ func (h *Hub) forgetLocked(s *session) []string {
 }
 
 func (h *Hub) forgetTopics(ids []string) {
+	if h.cluster != nil {
+		return // the cluster drops private history when a session ends
+	}
 	for _, id := range ids {
 		if err := h.broker.Forget(context.Background(), Topic{Kind: TopicClient, Name: id}); err != nil {
 			h.log.Warn("ssevent: dropping a client's history", "client", id, "err", err)
@@ -414,12 +441,12 @@ func (s *session) channelList() []string {
 	return out
 }
 
-// hasSession reports whether id names a session (attached or waiting).
+// hasSession reports whether id names a session (attached or waiting), on
+// any hub of a cluster. When the cluster cannot tell, it says yes and lets
+// the change that follows report the error.
 func (h *Hub) hasSession(id string) bool {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	_, ok := h.clients[id]
-	return ok
+	ok, err := h.knows(context.Background(), id)
+	return ok || err != nil
 }
 
 // openRequest is what a GET asks for, after validation and hooks.
@@ -509,6 +536,7 @@ func (h *Hub) closeStream(st *stream) {
 	}
 	h.mu.Unlock()
 	h.forgetTopics(forget)
+	h.clusterClosed(st, forget != nil)
 	if st.reason.notable() {
 		h.log.Info("ssevent: stream ended", "client", s.id, "reason", st.reason.String())
 	} else {

@@ -1,0 +1,302 @@
+package redisbroker_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssevent/ssevent/redisbroker"
+	"github.com/ssevent/ssevent/server"
+	"github.com/ssevent/ssevent/shared"
+)
+
+// TestMain fails the package when goroutines outlive the tests.
+func TestMain(m *testing.M) {
+	before := runtime.NumGoroutine()
+	code := m.Run()
+	if code == 0 {
+		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+		deadline := time.Now().Add(10 * time.Second)
+		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > before {
+			buf := make([]byte, 1<<20)
+			fmt.Fprintf(os.Stderr, "goroutine leak: %d before, %d after\n%s\n", before, n, buf[:runtime.Stack(buf, true)])
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+const waitTimeout = 15 * time.Second
+
+// redisServer is a redis-server of the test's own, on 127.0.0.1, with its
+// data in a temporary directory and an append-only file synced on every
+// write, so that a restart keeps what it accepted.
+type redisServer struct {
+	t    testing.TB
+	dir  string
+	port int
+	cmd  *exec.Cmd
+	url  string
+}
+
+var prefixes atomic.Int64
+
+// testPrefix returns a key prefix no other test uses, for a shared REDIS_URL.
+func testPrefix(t testing.TB) string {
+	return fmt.Sprintf("sseventtest:%d:%d:", os.Getpid(), prefixes.Add(1))
+}
+
+// redisURL returns REDIS_URL when set, or starts a redis-server.
+func redisURL(t testing.TB) string {
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		return u
+	}
+	return startRedis(t).url
+}
+
+// startRedis starts a redis-server of the test's own; it fails the test
+// when there is none to run.
+func startRedis(t testing.TB) *redisServer {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("redis-server not found; install it: apt-get install redis-server")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	require.NoError(t, l.Close())
+	r := &redisServer{t: t, dir: t.TempDir(), port: port, url: fmt.Sprintf("redis://127.0.0.1:%d/0", port)}
+	r.start()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *redisServer) start() {
+	r.t.Helper()
+	cmd := exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--dir", r.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+		"--protected-mode", "no", "--loglevel", "notice")
+	out, err := cmd.StdoutPipe()
+	require.NoError(r.t, err)
+	require.NoError(r.t, cmd.Start())
+	r.cmd = cmd
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "Ready to accept connections") {
+				close(ready)
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	select {
+	case <-ready:
+	case <-time.After(waitTimeout):
+		r.t.Fatalf("redis-server on port %d not ready within %v", r.port, waitTimeout)
+	}
+}
+
+// kill ends redis-server at once, as a crash would.
+func (r *redisServer) kill() {
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Signal(syscall.SIGKILL)
+	_ = r.cmd.Wait()
+	r.cmd = nil
+}
+
+func (r *redisServer) stop() { r.kill() }
+
+// node is a hub behind its own HTTP server, on a shared Redis.
+type node struct {
+	name   string
+	hub    *server.Hub
+	broker *redisbroker.Broker
+	srv    *httptest.Server
+	url    string
+	subs   atomic.Int64 // OnSubscribe calls
+}
+
+var clusterOpts = redisbroker.Options{
+	PresenceInterval: 200 * time.Millisecond,
+	PresenceSync:     20 * time.Millisecond,
+	ReadBlock:        200 * time.Millisecond,
+}
+
+func newNode(t testing.TB, name, redisURL, prefix string, cfg server.Config) *node {
+	t.Helper()
+	opts := clusterOpts
+	opts.Prefix = prefix
+	b, err := redisbroker.FromURL(redisURL, opts)
+	require.NoError(t, err)
+	n := &node{name: name, broker: b}
+	cfg.Broker = b
+	cfg.OnSubscribe = func(string, string, echo.Context) error { n.subs.Add(1); return nil }
+	n.hub, err = server.NewHub(cfg)
+	require.NoError(t, err)
+	e := echo.New()
+	e.HideBanner = true
+	e.Any("/events", n.hub.Handler)
+	n.srv = httptest.NewServer(e)
+	n.url = n.srv.URL + "/events"
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		_ = n.hub.Close(ctx)
+		n.srv.Close()
+	})
+	return n
+}
+
+// client reads one stream with the protocol's own decoder.
+type client struct {
+	t         testing.TB
+	resp      *http.Response
+	cancel    context.CancelFunc
+	events    chan shared.Event
+	connected shared.Connected
+}
+
+func connect(t testing.TB, endpoint string, q url.Values, header ...http.Header) *client {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	u := endpoint
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	require.NoError(t, err)
+	for _, h := range header {
+		for k, v := range h {
+			req.Header[k] = v
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		cancel()
+		t.Fatalf("GET %s: %d %s", u, resp.StatusCode, b)
+	}
+	c := &client{t: t, resp: resp, cancel: cancel, events: make(chan shared.Event, 1<<16)}
+	go func() {
+		defer close(c.events)
+		d := shared.NewDecoder(resp.Body, 0)
+		for {
+			ev, err := d.Next()
+			if err != nil {
+				return
+			}
+			if ev.Name != shared.EventHeartbeat {
+				c.events <- ev
+			}
+		}
+	}()
+	t.Cleanup(c.close)
+	ev := c.next()
+	require.Equal(t, shared.EventConnected, ev.Name)
+	require.NoError(t, json.Unmarshal(ev.Data, &c.connected))
+	return c
+}
+
+func (c *client) id() string { return c.connected.ClientID }
+
+func (c *client) close() {
+	c.cancel()
+	c.resp.Body.Close()
+}
+
+func (c *client) next() shared.Event {
+	c.t.Helper()
+	select {
+	case ev, ok := <-c.events:
+		if !ok {
+			c.t.Fatalf("stream ended while waiting for an event")
+		}
+		return ev
+	case <-time.After(waitTimeout):
+		c.t.Fatalf("no event within %v", waitTimeout)
+	}
+	return shared.Event{}
+}
+
+// message reads the next event as a channel message.
+func (c *client) message() (shared.Envelope, uint64) {
+	c.t.Helper()
+	ev := c.next()
+	require.Equal(c.t, shared.EventMessage, ev.Name, "data %s", ev.Data)
+	var env shared.Envelope
+	require.NoError(c.t, json.Unmarshal(ev.Data, &env))
+	id, err := strconv.ParseUint(ev.ID, 10, 64)
+	require.NoError(c.t, err)
+	return env, id
+}
+
+// ended waits for the server to end the stream.
+func (c *client) ended() {
+	c.t.Helper()
+	deadline := time.After(waitTimeout)
+	for {
+		select {
+		case _, ok := <-c.events:
+			if !ok {
+				return
+			}
+		case <-deadline:
+			c.t.Fatalf("stream still open after %v", waitTimeout)
+		}
+	}
+}
+
+// post sends a subscribe request and decodes the answer.
+func post(t testing.TB, endpoint, action, clientID string, channels ...string) (int, shared.SubscribeResponse) {
+	t.Helper()
+	body, _ := json.Marshal(shared.SubscribeRequest{Action: action, ClientID: clientID, Channels: channels})
+	resp, err := http.Post(endpoint, "application/json", strings.NewReader(string(body)))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out shared.SubscribeResponse
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// eventually polls cond, for state kept in Redis that no event announces.
+func eventually(t testing.TB, cond func() bool, msg string, args ...any) {
+	t.Helper()
+	require.Eventually(t, cond, waitTimeout, 10*time.Millisecond, append([]any{msg}, args...)...)
+}
+
+// newClient returns a go-redis client on u, closed with the test.
+func newClient(t testing.TB, u string) *redis.Client {
+	o, err := redis.ParseURL(u)
+	require.NoError(t, err)
+	c := redis.NewClient(o)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}

@@ -1,0 +1,200 @@
+package redisbroker
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ssevent/ssevent/server"
+)
+
+// readLoop delivers the shared log, from pos on, one entry at a time, in
+// id order. It outlives Redis outages: it retries with a growing pause and
+// goes on from the last entry it delivered, so nothing the log still holds
+// is missed. When the entry read does not follow the one delivered before
+// (the log was trimmed past this hub, or Redis lost its data), it asks the
+// hub to resync.
+func (b *Broker) readLoop(ctx context.Context, pos uint64, deliver func(server.Message), hooks server.ClusterHooks) {
+	defer b.done.Done()
+	last := pos
+	down := false
+	const minPause, maxPause = 20 * time.Millisecond, 2 * time.Second
+	pause := minPause
+	for ctx.Err() == nil {
+		res, err := b.rdb.XRead(ctx, &redis.XReadArgs{
+			Streams: []string{b.keyLog, strconv.FormatUint(last, 10) + "-0"},
+			Count:   1000,
+			Block:   b.opts.ReadBlock,
+		}).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			if ctx.Err() != nil {
+				return
+			}
+			if !down {
+				b.log.Warn("redisbroker: reading the log; retrying", "err", err)
+				down = true
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(pause):
+			}
+			pause = min(2*pause, maxPause)
+			continue
+		}
+		if down {
+			b.log.Info("redisbroker: reading the log again")
+			down, pause = false, minPause
+		}
+		for _, s := range res {
+			for _, e := range s.Messages {
+				id, ok := entryID(e.ID)
+				if !ok || id <= last {
+					continue
+				}
+				p, _ := e.Values["p"].(string)
+				if prev, _ := strconv.ParseUint(p, 10, 64); prev != last && last != 0 && hooks.Resync != nil {
+					b.log.Warn("redisbroker: log entries missed", "after", last, "next", id, "previous", prev)
+					hooks.Resync()
+				}
+				last = id
+				raw, _ := e.Values["m"].(string)
+				if strings.HasPrefix(raw, "x") {
+					cmd, from, ok := unpackCommand(raw)
+					if ok && hooks.Apply != nil && (cmd.Op != server.CommandAttach || from != b.node) {
+						hooks.Apply(cmd)
+					}
+					continue
+				}
+				if m, ok := unpackMessage(e.ID, raw); ok {
+					deliver(m)
+				}
+			}
+		}
+	}
+}
+
+// presenceLoop tells Redis which streams this hub holds: at once when
+// they change (looked at every PresenceSync), and every PresenceInterval
+// anyway so that the presence does not expire.
+func (b *Broker) presenceLoop(ctx context.Context, snapshot func() []server.SessionPresence) {
+	defer b.done.Done()
+	t := time.NewTicker(b.opts.PresenceSync)
+	defer t.Stop()
+	var lastKey string
+	var lastWrite time.Time
+	keys := []string{b.keyNodes, b.nodeKey(b.node)}
+	for {
+		ps := snapshot()
+		args := make([]any, 0, 4+2*len(ps))
+		args = append(args, b.node, b.opts.PresenceTTL.Milliseconds(),
+			(b.opts.PresenceTTL + b.bopts.ResumeWindow).Milliseconds(), b.opts.Prefix+"s:")
+		var sb strings.Builder
+		for _, p := range ps {
+			chs := frameChannels(p.Channels)
+			args = append(args, p.ID, chs)
+			sb.WriteString(p.ID)
+			sb.WriteString(chs)
+		}
+		if key := sb.String(); key != lastKey || time.Since(lastWrite) >= b.opts.PresenceInterval {
+			if err := presenceScript.Run(ctx, b.rdb, keys, args...).Err(); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				lastKey = ""
+				b.log.Debug("redisbroker: storing the presence", "err", err)
+			} else {
+				lastKey, lastWrite = key, time.Now()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// entryID parses a stream entry id "<id>-0".
+func entryID(s string) (uint64, bool) {
+	n, _, _ := strings.Cut(s, "-")
+	id, err := strconv.ParseUint(n, 10, 64)
+	return id, err == nil
+}
+
+// packMessage encodes a message as the log and the history hold it: a
+// kind letter, the topic name, LF, the event name, LF, the data. Names
+// hold no LF.
+func packMessage(m server.Message) string {
+	var k byte
+	switch m.Topic.Kind {
+	case server.TopicChannel:
+		k = 'c'
+	case server.TopicClient:
+		k = 'u'
+	default:
+		k = 'a'
+	}
+	var sb strings.Builder
+	sb.Grow(len(m.Topic.Name) + len(m.Event) + len(m.Data) + 3)
+	sb.WriteByte(k)
+	sb.WriteString(m.Topic.Name)
+	sb.WriteByte('\n')
+	sb.WriteString(m.Event)
+	sb.WriteByte('\n')
+	sb.Write(m.Data)
+	return sb.String()
+}
+
+func unpackMessage(entry, raw string) (server.Message, bool) {
+	id, ok := entryID(entry)
+	if !ok || raw == "" {
+		return server.Message{}, false
+	}
+	var m server.Message
+	m.ID = id
+	switch raw[0] {
+	case 'c':
+		m.Topic.Kind = server.TopicChannel
+	case 'u':
+		m.Topic.Kind = server.TopicClient
+	case 'a':
+		m.Topic.Kind = server.TopicAll
+	default:
+		return server.Message{}, false
+	}
+	name, rest, ok1 := strings.Cut(raw[1:], "\n")
+	event, data, ok2 := strings.Cut(rest, "\n")
+	if !ok1 || !ok2 {
+		return server.Message{}, false
+	}
+	m.Topic.Name, m.Event, m.Data = name, event, []byte(data)
+	return m, true
+}
+
+// packCommand encodes a command: "x", the op digit, the sending hub, LF,
+// the client, LF, the channels separated by LF.
+func packCommand(op server.CommandOp, node, client string, channels []string) string {
+	return "x" + strconv.Itoa(int(op)) + node + "\n" + client + "\n" + strings.Join(channels, "\n")
+}
+
+func unpackCommand(raw string) (server.Command, string, bool) {
+	if len(raw) < 2 {
+		return server.Command{}, "", false
+	}
+	op := server.CommandOp(raw[1] - '0')
+	node, rest, ok1 := strings.Cut(raw[2:], "\n")
+	client, chs, ok2 := strings.Cut(rest, "\n")
+	if !ok1 || !ok2 {
+		return server.Command{}, "", false
+	}
+	c := server.Command{Op: op, Client: client}
+	if chs != "" {
+		c.Channels = strings.Split(chs, "\n")
+	}
+	return c, node, true
+}

@@ -1,0 +1,198 @@
+package redisbroker
+
+import (
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Every script that publishes starts with KEYS[1] = the id counter,
+// KEYS[2] = the first id, KEYS[3] = the log, and appends one log entry:
+// ids come from the counter, never below the Redis clock in microseconds,
+// so that ids keep growing across a Redis restart that lost its data, and
+// a message's id is never below its publication time (which the age
+// trimming relies on). Each log entry holds p, the id of the entry before
+// it, so that a reader sees when it missed some.
+const luaPrelude = `
+local function fmt(n) return string.format('%.0f', n) end
+local function now_us()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local function next_id(now)
+  local prev = redis.call('GET', KEYS[1]) or '0'
+  local id = tonumber(prev) + 1
+  if id < now then id = now end
+  local sid = fmt(id)
+  redis.call('SET', KEYS[1], sid)
+  redis.call('SET', KEYS[2], sid, 'NX')
+  return sid, prev
+end
+local function log_add(sid, prev, logsize, msg)
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', logsize, sid .. '-0', 'p', prev, 'm', msg)
+end
+`
+
+func script(body string) *redis.Script { return redis.NewScript(luaPrelude + body) }
+
+// publishScript: KEYS[4], when present, is the topic's history stream.
+// ARGV: message, history size, history TTL (µs), log size, stream expiry
+// (ms). Each history entry holds p, the id of the entry before it in the
+// topic (or the age cutoff when there was none), so that the first entry
+// held tells what was dropped before it. Returns the id.
+var publishScript = script(`
+local now = now_us()
+local sid, prev = next_id(now)
+if #KEYS >= 4 then
+  local k = KEYS[4]
+  local cutoff = fmt(now - tonumber(ARGV[3]))
+  local p = cutoff
+  local l = redis.call('XREVRANGE', k, '+', '-', 'COUNT', 1)
+  if #l > 0 then p = string.match(l[1][1], '^%d+') end
+  redis.call('XTRIM', k, 'MINID', cutoff)
+  redis.call('XADD', k, 'MAXLEN', ARGV[2], sid .. '-0', 'p', p, 'm', ARGV[1])
+  redis.call('PEXPIRE', k, ARGV[5])
+end
+log_add(sid, prev, ARGV[4], ARGV[1])
+return sid
+`)
+
+// historyScript: KEYS[4...] are topic streams (KEYS[3] is unused). ARGV:
+// after, history TTL (µs). Returns {gap, id, message, id, message...},
+// each topic's messages in id order.
+var historyScript = script(`
+local after = tonumber(ARGV[1])
+local now = now_us()
+local cutoff = now - tonumber(ARGV[2])
+local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+local first = tonumber(redis.call('GET', KEYS[2]) or '0')
+local gap = 0
+if first == 0 or after < first or after > seq then gap = 1 end
+local out = {0}
+local from = '(' .. fmt(after) .. '-0'
+for i = 4, #KEYS do
+  local k = KEYS[i]
+  if redis.call('EXISTS', k) == 1 then
+    redis.call('XTRIM', k, 'MINID', fmt(cutoff))
+  end
+  local f = redis.call('XRANGE', k, '-', '+', 'COUNT', 1)
+  if #f == 0 then
+    redis.call('DEL', k)
+    if after < cutoff then gap = 1 end
+  else
+    if after < tonumber(f[1][2][2]) then gap = 1 end
+    for _, e in ipairs(redis.call('XRANGE', k, from, '+')) do
+      out[#out + 1] = e[1]
+      out[#out + 1] = e[2][4]
+    end
+  end
+end
+out[1] = gap
+return out
+`)
+
+// updateScript: KEYS[4] is the session record. ARGV: op ("s" or "u"),
+// max channels, log size, command prefix, channels... Returns the set
+// afterwards; errors UNKNOWN or TOOMANY <n>.
+var updateScript = script(`
+local rec = KEYS[4]
+if redis.call('EXISTS', rec) == 0 then return redis.error_reply('UNKNOWN') end
+local set, list = {}, {}
+local cur = redis.call('HGET', rec, 'c') or ''
+for ch in string.gmatch(cur, '[^\n]+') do
+  if not set[ch] then set[ch] = true; list[#list + 1] = ch end
+end
+local n = #list
+local changed = {}
+for i = 5, #ARGV do
+  local ch = ARGV[i]
+  if ARGV[1] == 's' then
+    if not set[ch] then set[ch] = true; n = n + 1 end
+  else
+    set[ch] = nil
+  end
+  changed[#changed + 1] = ch
+end
+if ARGV[1] == 's' and n > tonumber(ARGV[2]) then
+  return redis.error_reply('TOOMANY ' .. n)
+end
+local out = {}
+for ch, _ in pairs(set) do out[#out + 1] = ch end
+table.sort(out)
+redis.call('HSET', rec, 'c', table.concat(out, '\n'))
+local sid, prev = next_id(now_us())
+log_add(sid, prev, ARGV[3], ARGV[4] .. table.concat(changed, '\n'))
+return out
+`)
+
+// endScript: KEYS[4] is the session record, KEYS[5] its private history.
+// ARGV: log size, command. Error UNKNOWN when there is no record.
+var endScript = script(`
+if redis.call('EXISTS', KEYS[4]) == 0 then return redis.error_reply('UNKNOWN') end
+redis.call('DEL', KEYS[4], KEYS[5])
+local sid, prev = next_id(now_us())
+log_add(sid, prev, ARGV[1], ARGV[2])
+return sid
+`)
+
+// commandScript: KEYS[4], when present, is a session record whose expiry
+// to set. ARGV: log size, command, expiry (ms).
+var commandScript = script(`
+if #KEYS >= 4 then redis.call('PEXPIRE', KEYS[4], ARGV[3]) end
+local sid, prev = next_id(now_us())
+log_add(sid, prev, ARGV[1], ARGV[2])
+return sid
+`)
+
+// presenceScripts list the live hubs. KEYS[1] is the set of hubs, scored
+// by expiry (ms); ARGV[1] the hub key prefix.
+const luaLive = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local nodes = redis.call('ZRANGE', KEYS[1], 0, -1)
+`
+
+// countScript returns the number of streams of the live hubs.
+var countScript = redis.NewScript(luaLive + `
+local n = 0
+for _, node in ipairs(nodes) do n = n + redis.call('HLEN', ARGV[1] .. node) end
+return n
+`)
+
+// byChannelScript: ARGV[2] the channel. Returns the ids of the clients of
+// the live hubs subscribed to it.
+var byChannelScript = redis.NewScript(luaLive + `
+local want = '\n' .. ARGV[2] .. '\n'
+local out = {}
+for _, node in ipairs(nodes) do
+  local h = redis.call('HGETALL', ARGV[1] .. node)
+  for i = 1, #h, 2 do
+    if string.find(h[i + 1], want, 1, true) then out[#out + 1] = h[i] end
+  end
+end
+return out
+`)
+
+// presenceScript stores one hub's streams. KEYS[1] the set of hubs,
+// KEYS[2] this hub's hash. ARGV: hub id, expiry (ms), record expiry (ms),
+// record key prefix, then pairs of client id and "\n"-framed channels.
+// Records of present sessions get their expiry pushed back.
+var presenceScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('DEL', KEYS[2])
+for i = 5, #ARGV, 2 do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  redis.call('PEXPIRE', ARGV[4] .. ARGV[i], ARGV[3])
+end
+redis.call('PEXPIRE', KEYS[2], ttl)
+return 1
+`)
+
+// frameChannels joins channel names as the presence hash holds them.
+func frameChannels(chs []string) string {
+	return "\n" + strings.Join(chs, "\n") + "\n"
+}
