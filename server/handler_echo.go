@@ -225,6 +225,10 @@ func (h *Hub) handlePost(c echo.Context) error {
 	if err == nil {
 		if _, terr := dec.Token(); terr != io.EOF {
 			err = errors.New("trailing data after the JSON object")
+			var mbe *http.MaxBytesError
+			if errors.As(terr, &mbe) { // over the limit after the object
+				err = terr
+			}
 		}
 	}
 	if err != nil {
