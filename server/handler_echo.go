@@ -206,6 +206,21 @@ func httpErrorText(he *echo.HTTPError) string {
 	return http.StatusText(he.Code)
 }
 
+var errTrailingData = errors.New("trailing data after the JSON object")
+
+// bodyErrorText explains a POST body the decoder refused. Only the
+// decoder's own errors are shown: a failed read (a timeout, a reset) would
+// reveal the server's addresses and says nothing useful to the client.
+func bodyErrorText(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errTrailingData) {
+		return "body is not a subscribe request: " + err.Error()
+	}
+	return "the body could not be read"
+}
+
 func (h *Hub) handlePost(c echo.Context) error {
 	r := c.Request()
 	if !h.originAllowed(r) {
@@ -224,7 +239,7 @@ func (h *Hub) handlePost(c echo.Context) error {
 	err := dec.Decode(&req)
 	if err == nil {
 		if _, terr := dec.Token(); terr != io.EOF {
-			err = errors.New("trailing data after the JSON object")
+			err = errTrailingData
 			var mbe *http.MaxBytesError
 			if errors.As(terr, &mbe) { // over the limit after the object
 				err = terr
@@ -237,7 +252,7 @@ func (h *Hub) handlePost(c echo.Context) error {
 			return refuse(c, http.StatusRequestEntityTooLarge, shared.CodePayloadTooLarge,
 				fmt.Sprintf("body over %d bytes", limit))
 		}
-		return refuse(c, http.StatusBadRequest, shared.CodeInvalidJSON, "body is not a subscribe request: "+err.Error())
+		return refuse(c, http.StatusBadRequest, shared.CodeInvalidJSON, bodyErrorText(err))
 	}
 	if req.Action != shared.ActionSubscribe && req.Action != shared.ActionUnsubscribe {
 		return refuse(c, http.StatusBadRequest, shared.CodeBadRequest, `action must be "subscribe" or "unsubscribe"`)
