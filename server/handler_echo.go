@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -125,7 +126,19 @@ func (h *Hub) handleGet(c echo.Context) error {
 	}
 	data, _ := json.Marshal(shared.Connected{ClientID: st.sess.id, Channels: set, Rejected: rejected, Resumed: resumed, Heartbeat: hb})
 	first := shared.AppendRetry(nil, h.cfg.Retry)
-	first, _ = shared.AppendEvent(first, &shared.Event{Name: shared.EventConnected, Data: data})
+	// The connected event's id is the stream's starting position: the
+	// replay point, or the hub's delivery position at attach. A client
+	// that reconnects before any other event presents it as its
+	// Last-Event-ID and misses nothing.
+	pos := after
+	if pos == 0 {
+		pos = atomic.LoadUint64(&st.sess.cursor)
+	}
+	var posID string
+	if pos > 0 {
+		posID = shared.FormatEventID(pos)
+	}
+	first, _ = shared.AppendEvent(first, &shared.Event{ID: posID, Name: shared.EventConnected, Data: data})
 
 	if after > 0 {
 		h.replay(r.Context(), st, set, after, shared.FormatEventID(after))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -76,6 +77,7 @@ type sseClient struct {
 	events    chan shared.Event
 	err       chan error // the reader's final error
 	connected shared.Connected
+	position  string // the connected event's id
 }
 
 // dial opens a stream and returns the response for status checks. The
@@ -128,6 +130,7 @@ func (ts *testServer) connect(t testing.TB, query url.Values, header ...http.Hea
 	ev := c.next()
 	require.Equal(t, shared.EventConnected, ev.Name)
 	require.NoError(t, json.Unmarshal(ev.Data, &c.connected))
+	c.position = ev.ID
 	return c
 }
 
@@ -291,3 +294,5 @@ func mustRequest(t testing.TB, method, target string) *http.Request {
 }
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

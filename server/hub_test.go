@@ -60,7 +60,9 @@ func TestConnect(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, server.DefaultRetry, d.Retry(), "the stream starts with a retry field")
 	assert.Equal(t, shared.EventConnected, ev.Name)
-	assert.Empty(t, ev.ID, "connected carries no id")
+	pos, err := strconv.ParseUint(ev.ID, 10, 64)
+	require.NoError(t, err, "connected carries the stream's starting position as its id")
+	assert.Positive(t, pos)
 	var c shared.Connected
 	require.NoError(t, json.Unmarshal(ev.Data, &c))
 	u, err := uuid.Parse(c.ClientID)
@@ -261,7 +263,7 @@ func TestHeartbeat(t *testing.T) {
 	ms, err := strconv.ParseInt(string(ev.Data), 10, 64)
 	require.NoError(t, err)
 	assert.InDelta(t, time.Now().UnixMilli(), ms, float64(time.Minute.Milliseconds()))
-	assert.Empty(t, ev.ID, "heartbeats do not move the last event id")
+	assert.Equal(t, c.position, ev.ID, "heartbeats do not move the last event id")
 
 	off := newTestServer(t, server.Config{DisableHeartbeat: true, HeartbeatInterval: 20 * time.Millisecond})
 	c2 := off.connect(t, nil)
