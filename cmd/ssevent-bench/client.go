@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http/httputil"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// client is one SSE connection read by a goroutine with small buffers and a
+// hand-rolled parser of the few lines the benchmark needs.
+type client struct {
+	conn net.Conn
+	m    int // events expected
+
+	got     int
+	seen    []uint64 // bitmap of sequence numbers received
+	dup     int
+	ooo     int // sequence or id lower than one already received
+	maxSeq  int
+	lastID  uint64
+	lats    []uint32 // microseconds
+	minSent int64    // earliest send time seen, Unix ns
+	lastRcv int64    // latest receive time, Unix ns
+	bytes   int64
+	err     error         // why the stream ended before the driver closed it
+	done    chan struct{} // closed when the reader returns
+}
+
+// counters shared by all clients.
+type counters struct {
+	delivered atomic.Int64
+	ended     atomic.Int64 // streams the server ended
+	stopping  atomic.Bool
+}
+
+var errStatus = errors.New("unexpected response")
+
+// dial opens the stream and reads the response head.
+func dial(addr, channel string, m int) (*client, *bufio.Reader, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	req := "GET /events?channels=" + channel + " HTTP/1.1\r\nHost: " + addr + "\r\nAccept: text/event-stream\r\n\r\n"
+	if _, err := io.WriteString(conn, req); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(conn, 8<<10)
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	status, err := br.ReadSlice('\n')
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	if !bytes.HasPrefix(status, []byte("HTTP/1.1 200")) {
+		conn.Close()
+		return nil, nil, fmt.Errorf("%w: %q", errStatus, bytes.TrimSpace(status))
+	}
+	chunked := false
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			break
+		}
+		if k, v, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(k, []byte("Transfer-Encoding")) &&
+			bytes.EqualFold(bytes.TrimSpace(v), []byte("chunked")) {
+			chunked = true
+		}
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	body := br
+	if chunked {
+		body = bufio.NewReaderSize(httputil.NewChunkedReader(br), 8<<10)
+	}
+	c := &client{conn: conn, m: m, seen: make([]uint64, (m+63)/64), maxSeq: -1, done: make(chan struct{}), lats: make([]uint32, 0, m), minSent: 1<<63 - 1}
+	return c, body, nil
+}
+
+var (
+	pfxID    = []byte("id: ")
+	pfxEvent = []byte("event: ")
+	pfxData  = []byte("data: ")
+	keyT     = []byte(`"t":`)
+	keyS     = []byte(`"s":`)
+)
+
+// read parses the stream until it ends. connected is called once, when the
+// connected event arrives.
+func (c *client) read(body *bufio.Reader, cnt *counters, connected func()) {
+	defer close(c.done)
+	var (
+		id        uint64
+		event     []byte
+		eventBuf  [32]byte
+		sent, seq int64 = -1, -1
+		pending   int64
+	)
+	for {
+		line, err := body.ReadSlice('\n')
+		if err != nil {
+			cnt.delivered.Add(pending)
+			if !cnt.stopping.Load() {
+				c.err = err
+				cnt.ended.Add(1)
+			}
+			connected() // never leave the driver waiting
+			return
+		}
+		c.bytes += int64(len(line))
+		line = line[:len(line)-1]
+		switch {
+		case len(line) == 0: // dispatch
+			switch {
+			case string(event) == "connected":
+				connected()
+			case (len(event) == 0 || string(event) == "message") && seq >= 0:
+				now := time.Now().UnixNano()
+				c.record(id, int(seq), sent, now)
+				pending++
+			}
+			id, event, sent, seq = 0, nil, -1, -1
+			if body.Buffered() == 0 && pending > 0 {
+				cnt.delivered.Add(pending)
+				pending = 0
+			}
+		case bytes.HasPrefix(line, pfxID):
+			id, _ = strconv.ParseUint(string(line[len(pfxID):]), 10, 64)
+		case bytes.HasPrefix(line, pfxEvent):
+			event = append(eventBuf[:0], line[len(pfxEvent):]...)
+		case bytes.HasPrefix(line, pfxData):
+			sent, seq = field(line, keyT), field(line, keyS)
+		}
+	}
+}
+
+// field returns the non-negative integer after key in line, or -1.
+func field(line, key []byte) int64 {
+	i := bytes.Index(line, key)
+	if i < 0 {
+		return -1
+	}
+	var v int64
+	j := i + len(key)
+	for ; j < len(line) && line[j] >= '0' && line[j] <= '9'; j++ {
+		v = v*10 + int64(line[j]-'0')
+	}
+	if j == i+len(key) {
+		return -1
+	}
+	return v
+}
+
+func (c *client) record(id uint64, seq int, sent, now int64) {
+	if seq >= c.m {
+		c.ooo++ // not an event of this run
+		return
+	}
+	w, bit := seq/64, uint64(1)<<(seq%64)
+	if c.seen[w]&bit != 0 {
+		c.dup++
+		return
+	}
+	c.seen[w] |= bit
+	c.got++
+	if seq < c.maxSeq || (id != 0 && id <= c.lastID) {
+		c.ooo++
+	}
+	c.maxSeq = max(c.maxSeq, seq)
+	c.lastID = max(c.lastID, id)
+	if sent > 0 {
+		c.minSent = min(c.minSent, sent)
+		lat := max((now-sent)/1000, 0)
+		c.lats = append(c.lats, uint32(min(lat, 1<<32-1)))
+	}
+	c.lastRcv = max(c.lastRcv, now)
+}
+
+// connectAll opens n streams with bounded concurrency and starts their
+// readers. It returns once every stream has its connected event, or failed.
+func connectAll(addr, channel string, n, m, conc int, cnt *counters) ([]*client, int, error) {
+	clients := make([]*client, n)
+	var (
+		wg       sync.WaitGroup
+		failed   atomic.Int64
+		firstErr atomic.Value
+	)
+	sem := make(chan struct{}, conc)
+	wg.Add(n)
+	for i := range n {
+		sem <- struct{}{}
+		go func() {
+			c, body, err := dial(addr, channel, m)
+			if err != nil {
+				<-sem
+				failed.Add(1)
+				firstErr.CompareAndSwap(nil, err)
+				wg.Done()
+				return
+			}
+			clients[i] = c
+			var once sync.Once
+			go c.read(body, cnt, func() {
+				once.Do(func() {
+					<-sem
+					wg.Done()
+				})
+			})
+		}()
+	}
+	wg.Wait()
+	var err error
+	if e, ok := firstErr.Load().(error); ok {
+		err = e
+	}
+	return clients, int(failed.Load()), err
+}
