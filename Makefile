@@ -5,6 +5,8 @@ WASM_DIR  := $(shell $(GO) env GOROOT)/lib/wasm
 WASM_ENV  := GOOS=js GOARCH=wasm
 # Fuzz time per target in `make test`; `make fuzz` runs longer.
 FUZZTIME  ?= 5s
+# Length of the soak run (waves of 2,000 clients) in `make test`.
+SOAKTIME  ?= 2m
 
 .DEFAULT_GOAL := help
 
@@ -13,7 +15,7 @@ help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: test
-test: vet test-go test-wasm test-fuzz ## Everything CI runs: vet, gofmt, race tests, short fuzzing.
+test: vet test-go test-wasm test-fuzz soak ## Everything CI runs: vet, gofmt, race tests, short fuzzing, soak.
 
 .PHONY: vet
 vet: ## go vet (host and wasm) and gofmt.
@@ -35,6 +37,11 @@ test-fuzz: ## A short run of every fuzz target.
 	      { $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; exit 1; }; \
 	  done; \
 	done
+
+.PHONY: soak
+soak: ## Soak test: waves of 2,000 clients for SOAKTIME (without -race: too many goroutines for it).
+	$(GO) vet -tags soak ./server/
+	SSEVENT_SOAK_DURATION=$(SOAKTIME) $(GO) test -tags soak -run '^TestSoak$$' -count=1 -timeout 15m -v ./server/
 
 .PHONY: fuzz
 fuzz: ## Longer fuzzing (FUZZTIME=1m by default here).

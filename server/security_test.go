@@ -48,7 +48,25 @@ type secServer struct {
 	read atomic.Int64 // bytes the server read from all its connections
 }
 
+// serverTimeouts are the http.Server limits a secServer runs with.
+type serverTimeouts struct {
+	readHeader, read, idle time.Duration
+	maxHeaderBytes         int
+}
+
+// testTimeouts are the recommended limits scaled down for tests.
+var testTimeouts = serverTimeouts{secReadHeaderTimeout, secReadTimeout, secIdleTimeout, secMaxHeaderBytes}
+
+// recommendedTimeouts are the limits docs/SECURITY.md recommends for
+// production; the soak test runs with them.
+var recommendedTimeouts = serverTimeouts{10 * time.Second, 30 * time.Second, 2 * time.Minute, 64 << 10}
+
 func newSecServer(t testing.TB, cfg server.Config) *secServer {
+	t.Helper()
+	return newSecServerWith(t, cfg, testTimeouts)
+}
+
+func newSecServerWith(t testing.TB, cfg server.Config, to serverTimeouts) *secServer {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -58,11 +76,10 @@ func newSecServer(t testing.TB, cfg server.Config) *secServer {
 	e.HideBanner = true
 	e.Any("/events", hub.Handler)
 	srv := httptest.NewUnstartedServer(e)
-	srv.Config.ReadHeaderTimeout = secReadHeaderTimeout
-	srv.Config.ReadTimeout = secReadTimeout
-	srv.Config.IdleTimeout = secIdleTimeout
-	srv.Config.MaxHeaderBytes = secMaxHeaderBytes
-	srv.Config.ErrorLog = nil
+	srv.Config.ReadHeaderTimeout = to.readHeader
+	srv.Config.ReadTimeout = to.read
+	srv.Config.IdleTimeout = to.idle
+	srv.Config.MaxHeaderBytes = to.maxHeaderBytes
 	s := &secServer{}
 	srv.Listener = &countingListener{Listener: srv.Listener, n: &s.read}
 	srv.Start()
