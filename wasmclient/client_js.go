@@ -654,6 +654,12 @@ func (c *Client) handle(ev shared.Event) (*shared.Connected, error) {
 		c.mu.Lock()
 		c.clientID = conn.ClientID
 		c.channels = conn.Channels
+		if ev.ID != "" {
+			// The stream's starting position: presenting it on the
+			// next reconnect loses nothing even if no other event
+			// arrives before the stream breaks.
+			c.lastID = ev.ID
+		}
 		if c.state != StateClosed {
 			c.state = StateOpen
 			c.connected = true
