@@ -117,7 +117,12 @@ func (h *Hub) handleGet(c echo.Context) error {
 	case err != nil:
 		return refuse(c, http.StatusInternalServerError, shared.CodeInternal, "cannot open the stream")
 	}
-	defer h.closeStream(st)
+	detached := false // a detached stream ends itself (detach.go)
+	defer func() {
+		if !detached {
+			h.closeStream(st)
+		}
+	}()
 	h.clusterOpened(r.Context(), st, resumed, set)
 
 	hb := int64(0)
@@ -144,7 +149,7 @@ func (h *Hub) handleGet(c echo.Context) error {
 		h.replay(r.Context(), st, set, after, shared.FormatEventID(after))
 	}
 	resp := c.Response()
-	st.serve(r.Context(), r, resp, http.NewResponseController(resp.Writer), first)
+	detached = st.serve(r.Context(), r, resp, http.NewResponseController(resp.Writer), first)
 	return nil
 }
 

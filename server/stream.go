@@ -60,6 +60,13 @@ type stream struct {
 	reason   reason
 	rc       atomic.Pointer[http.ResponseController]
 	progress atomic.Int64 // Unix nanoseconds of the last completed write
+
+	// A detached stream (detach.go) has no goroutine of its own: writers
+	// from a small pool drain it. Guarded by mu.
+	detached  bool
+	scheduled bool // a writer owns the stream (or will): do not schedule it again
+	conn      atomic.Pointer[detachedConn]
+	timer     *time.Timer // Config.Timeout of a detached stream
 }
 
 func newStream(h *Hub, s *session, hold bool) *stream {
@@ -94,6 +101,22 @@ func (st *stream) enqueue(f *frame) {
 	if f.id != 0 {
 		st.lastID = f.id
 	}
+	st.signalLocked()
+}
+
+// signalLocked tells the stream's writer there is work, and unlocks st.mu.
+// A stream served by its request goroutine is woken; a detached one is
+// handed to the writer pool unless a writer already owns it.
+func (st *stream) signalLocked() {
+	if st.detached {
+		run := !st.scheduled
+		st.scheduled = true
+		st.mu.Unlock()
+		if run {
+			schedule(st)
+		}
+		return
+	}
 	st.mu.Unlock()
 	select {
 	case st.wake <- struct{}{}:
@@ -120,11 +143,7 @@ func (st *stream) release(replayed []*frame, after uint64) {
 	add(replayed)
 	add(st.held)
 	st.held, st.holding = nil, false
-	st.mu.Unlock()
-	select {
-	case st.wake <- struct{}{}:
-	default:
-	}
+	st.signalLocked()
 }
 
 // kick ends the stream for r. The first reason wins. A stream being cut
@@ -135,10 +154,14 @@ func (st *stream) kick(r reason) {
 		st.reason = r
 		close(st.done)
 		if r != reasonClosed && r != reasonTimeout {
-			if rc := st.rc.Load(); rc != nil {
+			if c := st.conn.Load(); c != nil {
+				_ = c.conn.SetWriteDeadline(time.Now())
+			} else if rc := st.rc.Load(); rc != nil {
 				_ = rc.SetWriteDeadline(time.Now())
 			}
 		}
+		st.mu.Lock()
+		st.signalLocked() // a detached stream needs a writer to end it
 	})
 }
 
@@ -153,6 +176,9 @@ func (st *stream) stalled(now time.Time, d time.Duration) bool {
 
 // maxBatch bounds the bytes gathered into one Write.
 const maxBatch = 64 << 10
+
+// keepQueue is the largest queue capacity a stream keeps between writes.
+const keepQueue = 64
 
 var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, maxBatch); return &b }}
 
@@ -204,7 +230,7 @@ func (st *stream) flush(w http.ResponseWriter, rc *http.ResponseController) erro
 	clear(q)
 	st.mu.Lock()
 	st.writing = false
-	if cap(q) <= 256 { // keep small buffers; let a burst's big one go
+	if cap(q) <= keepQueue { // keep small buffers; let a burst's big one go
 		st.spare = q[:0]
 	}
 	st.mu.Unlock()
@@ -239,7 +265,11 @@ func canFlush(w http.ResponseWriter) bool {
 // serve writes the stream's headers and first events, then owns the
 // connection until the stream ends. w receives the bytes; rc flushes and
 // sets deadlines on the underlying connection.
-func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWriter, rc *http.ResponseController, first []byte) {
+//
+// It returns true when it detached the stream from the request instead
+// (detach.go): the stream then lives on without this goroutine, and ends
+// itself through Hub.closeStream.
+func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWriter, rc *http.ResponseController, first []byte) (detached bool) {
 	st.rc.Store(rc)
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/event-stream")
@@ -248,17 +278,20 @@ func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWri
 	if r.ProtoMajor == 1 {
 		hdr.Set("Connection", "keep-alive")
 	}
+	if st.detach(r, w, first) {
+		return true
+	}
 	w.WriteHeader(http.StatusOK)
 	if d := st.hub.cfg.WriteTimeout; d > 0 {
 		_ = rc.SetWriteDeadline(time.Now().Add(d))
 	}
 	if _, err := w.Write(first); err != nil {
 		st.kick(reasonWrite)
-		return
+		return false
 	}
 	if err := rc.Flush(); err != nil {
 		st.kick(reasonWrite)
-		return
+		return false
 	}
 
 	var timeout <-chan time.Time
@@ -272,20 +305,20 @@ func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWri
 		case <-st.wake:
 			if err := st.flush(w, rc); err != nil {
 				st.kick(reasonWrite)
-				return
+				return false
 			}
 		case <-st.done:
 			if st.reason == reasonClosed {
 				_ = st.flush(w, rc) // end cleanly: what was queued goes out
 			}
-			return
+			return false
 		case <-timeout:
 			st.kick(reasonTimeout)
 			_ = st.flush(w, rc)
-			return
+			return false
 		case <-ctx.Done():
 			st.kick(reasonGone)
-			return
+			return false
 		}
 	}
 }

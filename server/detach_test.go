@@ -1,0 +1,129 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ssevent/ssevent/server"
+	"github.com/ssevent/ssevent/shared"
+)
+
+// bothPaths runs fn with HTTP/1.1 streams detached from their request
+// goroutine (the default) and on the standard path.
+func bothPaths(t *testing.T, fn func(t *testing.T, detached bool)) {
+	for _, detached := range []bool{true, false} {
+		t.Run(fmt.Sprintf("detached=%v", detached), func(t *testing.T) {
+			prev := server.SetDetach(detached)
+			t.Cleanup(func() { server.SetDetach(prev) })
+			fn(t, detached)
+		})
+	}
+}
+
+func TestStreamPathsOrderAndClose(t *testing.T) {
+	bothPaths(t, func(t *testing.T, detached bool) {
+		ts := newTestServer(t, server.Config{HeartbeatInterval: -1})
+		c := ts.connect(t, url.Values{"channels": {"a"}})
+		require.Equal(t, detached, server.IsDetached(ts.hub, c.id()))
+		for i := range 200 {
+			require.NoError(t, ts.hub.Send("a", i))
+		}
+		for i := range 200 {
+			c.expectNext("a", fmt.Sprint(i))
+		}
+		// Close writes what is queued, then ends the stream.
+		for i := range 50 {
+			require.NoError(t, ts.hub.Send("a", i))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		require.NoError(t, ts.hub.Close(ctx))
+		for i := range 50 {
+			c.expectNext("a", fmt.Sprint(i))
+		}
+		c.ended()
+	})
+}
+
+func TestStreamPathsHeartbeatAndTimeout(t *testing.T) {
+	bothPaths(t, func(t *testing.T, detached bool) {
+		ts := newTestServer(t, server.Config{HeartbeatInterval: 20 * time.Millisecond, Timeout: 300 * time.Millisecond})
+		c := ts.connect(t, nil)
+		require.Equal(t, detached, server.IsDetached(ts.hub, c.id()))
+		require.Equal(t, shared.EventHeartbeat, c.nextAny().Name)
+		c.ended()
+		eventually(t, func() bool { return ts.hub.ClientCount() == 0 }, "the stream to be detached")
+	})
+}
+
+func TestStreamPathsClientGone(t *testing.T) {
+	bothPaths(t, func(t *testing.T, detached bool) {
+		ts := newTestServer(t, server.Config{HeartbeatInterval: -1})
+		c := ts.connect(t, nil)
+		require.Equal(t, 1, ts.hub.ClientCount())
+		c.close()
+		eventually(t, func() bool { return ts.hub.ClientCount() == 0 }, "the hub to notice the client left")
+	})
+}
+
+// stalledReader opens a stream and reads only the response head and the
+// connected event, then nothing: its socket buffers fill up.
+func stalledReader(t *testing.T, ts *testServer) net.Conn {
+	t.Helper()
+	u, err := url.Parse(ts.url)
+	require.NoError(t, err)
+	conn, err := net.Dial("tcp", u.Host)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	require.NoError(t, conn.(*net.TCPConn).SetReadBuffer(4096))
+	_, err = fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", u.Path, u.Host)
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(waitTimeout)))
+	br := bufio.NewReaderSize(conn, 512)
+	for {
+		line, err := br.ReadString('\n')
+		require.NoError(t, err)
+		if strings.HasPrefix(line, "data: ") {
+			return conn
+		}
+	}
+}
+
+func TestStreamPathsSlowConsumer(t *testing.T) {
+	bothPaths(t, func(t *testing.T, detached bool) {
+		ts := newTestServer(t, server.Config{HeartbeatInterval: -1, QueueSize: 8, WriteTimeout: time.Minute})
+		stalledReader(t, ts)
+		eventually(t, func() bool { return ts.hub.ClientCount() == 1 }, "the stream")
+		big := strings.Repeat("x", 32<<10)
+		deadline := time.Now().Add(waitTimeout)
+		for ts.hub.ClientCount() == 1 && time.Now().Before(deadline) {
+			require.NoError(t, ts.hub.Broadcast(big))
+			time.Sleep(time.Millisecond)
+		}
+		// Cut as a slow consumer long before the write deadline.
+		eventually(t, func() bool { return ts.hub.ClientCount() == 0 }, "the slow client to be cut")
+	})
+}
+
+func TestStreamPathsWriteDeadline(t *testing.T) {
+	bothPaths(t, func(t *testing.T, detached bool) {
+		ts := newTestServer(t, server.Config{HeartbeatInterval: -1, QueueSize: 1 << 16, WriteTimeout: 200 * time.Millisecond})
+		stalledReader(t, ts)
+		eventually(t, func() bool { return ts.hub.ClientCount() == 1 }, "the stream")
+		big := strings.Repeat("x", 32<<10)
+		// Enough to fill the socket buffers on both sides, far from
+		// filling the queue: only the write deadline can end this.
+		for range 400 {
+			require.NoError(t, ts.hub.Broadcast(big))
+		}
+		eventually(t, func() bool { return ts.hub.ClientCount() == 0 }, "the write deadline to cut the client")
+	})
+}

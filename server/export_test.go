@@ -1,0 +1,89 @@
+package server
+
+import "os"
+
+// SetDetach turns the detached path for HTTP/1.1 streams on or off, and
+// returns the previous setting. Tests use it to cover the standard path.
+func SetDetach(on bool) bool { return detachStreams.Swap(on) }
+
+// BenchStreams are streams attached to a hub without HTTP, for benchmarks:
+// publishing queues frames on them, and nothing writes them.
+type BenchStreams struct {
+	h       *Hub
+	streams []*stream
+}
+
+// AttachStreams opens n sessions subscribed to channel, each with a stream
+// whose queue only Drain empties.
+func AttachStreams(h *Hub, channel string, n int) (*BenchStreams, error) {
+	bs := &BenchStreams{h: h}
+	for range n {
+		st, _, _, _, err := h.open(openRequest{channels: []string{channel}})
+		if err != nil {
+			bs.Close()
+			return nil, err
+		}
+		bs.streams = append(bs.streams, st)
+	}
+	return bs, nil
+}
+
+// IDs returns the client ids of the streams.
+func (bs *BenchStreams) IDs() []string {
+	ids := make([]string, len(bs.streams))
+	for i, st := range bs.streams {
+		ids[i] = st.sess.id
+	}
+	return ids
+}
+
+// Drain empties every queue, keeping its buffer, and returns the number of
+// frames dropped.
+func (bs *BenchStreams) Drain() int {
+	n := 0
+	for _, st := range bs.streams {
+		st.mu.Lock()
+		n += len(st.queue)
+		clear(st.queue)
+		st.queue = st.queue[:0]
+		st.mu.Unlock()
+		select {
+		case <-st.wake:
+		default:
+		}
+	}
+	return n
+}
+
+// Close ends the streams and forgets their sessions.
+func (bs *BenchStreams) Close() {
+	for _, st := range bs.streams {
+		st.kick(reasonEnded)
+		bs.h.closeStream(st)
+	}
+	bs.streams = nil
+}
+
+// EncodeMessage is the hub's encoder of a published message.
+func EncodeMessage(m Message) []byte { return encodeMessage(m).b }
+
+// IsDetached reports whether the client's stream is served by the writer
+// pool rather than by its request goroutine.
+func IsDetached(h *Hub, clientID string) bool {
+	h.mu.RLock()
+	s := h.clients[clientID]
+	h.mu.RUnlock()
+	if s == nil || s.stream == nil {
+		return false
+	}
+	s.stream.mu.Lock()
+	defer s.stream.mu.Unlock()
+	return s.stream.detached
+}
+
+func init() {
+	// SSEVENT_STANDARD_PATH=1 runs the whole suite without detaching.
+	if os.Getenv("SSEVENT_STANDARD_PATH") != "" {
+		detachStreams.Store(false)
+	}
+}

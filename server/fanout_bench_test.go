@@ -1,0 +1,162 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ssevent/ssevent/server"
+	"github.com/ssevent/ssevent/shared"
+)
+
+// benchPayload is about 200 bytes of JSON, so that an encoded event is
+// about 256 bytes on the wire.
+var benchPayload = json.RawMessage(`{"t":1767225600000000000,"s":12345,"p":"` + strings.Repeat("x", 150) + `"}`)
+
+func benchHub(b *testing.B, cfg server.Config) *server.Hub {
+	b.Helper()
+	cfg.MaxTotalConnections = -1
+	cfg.HeartbeatInterval = -1
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := server.New(cfg)
+	b.Cleanup(func() { _ = h.Close(context.Background()) })
+	return h
+}
+
+// BenchmarkEncodeEvent is the shared encoder.
+func BenchmarkEncodeEvent(b *testing.B) {
+	ev := &shared.Event{ID: "1767225600000001", Name: "update", Data: benchPayload}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchPayload)))
+	buf := make([]byte, 0, 512)
+	for b.Loop() {
+		buf, _ = shared.AppendEvent(buf[:0], ev)
+	}
+}
+
+// BenchmarkEncodeMessage is the hub's encoder, run once per Send.
+func BenchmarkEncodeMessage(b *testing.B) {
+	m := server.Message{ID: 1767225600000001, Topic: server.Topic{Kind: server.TopicChannel, Name: "bench"}, Data: benchPayload}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchPayload)))
+	for b.Loop() {
+		_ = server.EncodeMessage(m)
+	}
+}
+
+// BenchmarkSend is one Send fanned out to n subscribers: marshal, id and
+// history, encode once, queue a reference on every stream. Allocations per
+// Send must not grow with n.
+func BenchmarkSend(b *testing.B) {
+	for _, n := range []int{1, 100, 1000, 10000} {
+		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
+			h := benchHub(b, server.Config{QueueSize: 1 << 20})
+			bs, err := server.AttachStreams(h, "bench", n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer bs.Close()
+			// Fill every queue's buffer once so that steady state is
+			// measured, not the first growth.
+			for range 256 {
+				_ = h.Send("bench", benchPayload)
+			}
+			bs.Drain()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := h.Send("bench", benchPayload); err != nil {
+					b.Fatal(err)
+				}
+				if i++; i%256 == 0 {
+					b.StopTimer()
+					bs.Drain()
+					b.StartTimer()
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/delivery")
+		})
+	}
+}
+
+// BenchmarkSubscribeChurn subscribes a client to a channel and unsubscribes
+// it, among 1,000 clients.
+func BenchmarkSubscribeChurn(b *testing.B) {
+	h := benchHub(b, server.Config{})
+	bs, err := server.AttachStreams(h, "bench", 1000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bs.Close()
+	ids := bs.IDs()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		id := ids[i%len(ids)]
+		i++
+		if err := h.Subscribe(id, "churn"); err != nil {
+			b.Fatal(err)
+		}
+		if err := h.Unsubscribe(id, "churn"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkStreamChurn opens a session with its stream and ends it, among
+// 1,000 open ones.
+func BenchmarkStreamChurn(b *testing.B) {
+	h := benchHub(b, server.Config{})
+	bs, err := server.AttachStreams(h, "bench", 1000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bs.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		one, err := server.AttachStreams(h, "bench", 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		one.Close()
+	}
+}
+
+// BenchmarkPost is a POST subscribe or unsubscribe through Echo, without
+// the network.
+func BenchmarkPost(b *testing.B) {
+	h := benchHub(b, server.Config{})
+	bs, err := server.AttachStreams(h, "bench", 100)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bs.Close()
+	e := echo.New()
+	e.Any("/events", h.Handler)
+	id := bs.IDs()[0]
+	bodies := [2][]byte{}
+	for i, action := range []string{shared.ActionSubscribe, shared.ActionUnsubscribe} {
+		bodies[i], _ = json.Marshal(shared.SubscribeRequest{Action: action, ClientID: id, Channels: []string{"news", "sport"}})
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/events", bytes.NewReader(bodies[i%2]))
+		i++
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+	}
+}
