@@ -246,6 +246,27 @@ func TestExhaustionStreamOutlivesReadTimeout(t *testing.T) {
 	require.NoError(t, wire.err())
 }
 
+// TestExhaustionServerWriteTimeout: an http.Server WriteTimeout does not
+// end streams while the hub's own per-write deadline (Config.WriteTimeout)
+// is on. docs/SECURITY.md still recommends leaving it at zero.
+func TestExhaustionServerWriteTimeout(t *testing.T) {
+	const serverWrite = 300 * time.Millisecond
+	to := testTimeouts
+	to.write = serverWrite
+	ts := newSecServerWith(t, server.Config{HeartbeatInterval: serverWrite / 3}, to)
+	c, wire := ts.openChecked(t, nil)
+	start := time.Now()
+	for time.Since(start) < 3*serverWrite {
+		ev, ok := <-c.events
+		require.True(t, ok, "the stream ended after %v", time.Since(start))
+		require.Equal(t, shared.EventHeartbeat, ev.Name)
+	}
+	require.NoError(t, ts.hub.Send(shared.DefaultChannel, 1))
+	env, _ := c.message()
+	require.Equal(t, "1", string(env.Payload))
+	require.NoError(t, wire.err())
+}
+
 // TestExhaustionSubscribeChurnMemory: thousands of subscribe/unsubscribe
 // requests for one client, each on fresh channel names, leave the heap
 // where it was.

@@ -52,14 +52,15 @@ type secServer struct {
 type serverTimeouts struct {
 	readHeader, read, idle time.Duration
 	maxHeaderBytes         int
+	write                  time.Duration // http.Server.WriteTimeout; 0 in the recommended setup
 }
 
 // testTimeouts are the recommended limits scaled down for tests.
-var testTimeouts = serverTimeouts{secReadHeaderTimeout, secReadTimeout, secIdleTimeout, secMaxHeaderBytes}
+var testTimeouts = serverTimeouts{secReadHeaderTimeout, secReadTimeout, secIdleTimeout, secMaxHeaderBytes, 0}
 
 // recommendedTimeouts are the limits docs/SECURITY.md recommends for
 // production; the soak test runs with them.
-var recommendedTimeouts = serverTimeouts{10 * time.Second, 30 * time.Second, 2 * time.Minute, 64 << 10}
+var recommendedTimeouts = serverTimeouts{10 * time.Second, 30 * time.Second, 2 * time.Minute, 64 << 10, 0}
 
 func newSecServer(t testing.TB, cfg server.Config) *secServer {
 	t.Helper()
@@ -80,6 +81,7 @@ func newSecServerWith(t testing.TB, cfg server.Config, to serverTimeouts) *secSe
 	srv.Config.ReadTimeout = to.read
 	srv.Config.IdleTimeout = to.idle
 	srv.Config.MaxHeaderBytes = to.maxHeaderBytes
+	srv.Config.WriteTimeout = to.write
 	s := &secServer{}
 	srv.Listener = &countingListener{Listener: srv.Listener, n: &s.read}
 	srv.Start()
