@@ -72,6 +72,9 @@ func (st *stream) detach(r *http.Request, w http.ResponseWriter, first []byte) b
 	}
 	dc := &detachedConn{conn: conn, raw: raw}
 	st.conn.Store(dc)
+	// The controller holds net/http's connection state and its buffers;
+	// let them go.
+	st.rc.Store(nil)
 
 	// The head, as net/http would have written it, and the first events,
 	// in one chunk.
