@@ -153,6 +153,9 @@ func appendChunk(b, p []byte) []byte {
 // the connection), and ends the stream then. Clients send nothing on an
 // event stream; anything they send is ignored.
 func (st *stream) watch(dc *detachedConn) {
+	// http.Server.ReadTimeout left a deadline on the connection; a
+	// stream has no end to wait for.
+	_ = dc.conn.SetReadDeadline(time.Time{})
 	var b [16]byte
 	for {
 		if _, err := dc.conn.Read(b[:]); err != nil {
@@ -202,6 +205,13 @@ func poolWriter() {
 		st := pool.ready[pool.head]
 		pool.ready[pool.head] = nil
 		pool.head++
+		if pool.head >= 1024 && pool.head*2 >= len(pool.ready) {
+			// Under sustained load the list may never empty: slide
+			// it down rather than let it grow.
+			n := copy(pool.ready, pool.ready[pool.head:])
+			clear(pool.ready[n:])
+			pool.ready, pool.head = pool.ready[:n], 0
+		}
 		pool.mu.Unlock()
 		st.drain(bp, false, nil)
 	}

@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ssevent/ssevent/server"
@@ -32,7 +34,7 @@ func TestStreamPathsOrderAndClose(t *testing.T) {
 	bothPaths(t, func(t *testing.T, detached bool) {
 		ts := newTestServer(t, server.Config{HeartbeatInterval: -1})
 		c := ts.connect(t, url.Values{"channels": {"a"}})
-		require.Equal(t, detached, server.IsDetached(ts.hub, c.id()))
+		eventually(t, func() bool { return server.IsDetached(ts.hub, c.id()) == detached }, "the stream's path")
 		for i := range 200 {
 			require.NoError(t, ts.hub.Send("a", i))
 		}
@@ -57,7 +59,7 @@ func TestStreamPathsHeartbeatAndTimeout(t *testing.T) {
 	bothPaths(t, func(t *testing.T, detached bool) {
 		ts := newTestServer(t, server.Config{HeartbeatInterval: 20 * time.Millisecond, Timeout: 300 * time.Millisecond})
 		c := ts.connect(t, nil)
-		require.Equal(t, detached, server.IsDetached(ts.hub, c.id()))
+		eventually(t, func() bool { return server.IsDetached(ts.hub, c.id()) == detached }, "the stream's path")
 		require.Equal(t, shared.EventHeartbeat, c.nextAny().Name)
 		c.ended()
 		eventually(t, func() bool { return ts.hub.ClientCount() == 0 }, "the stream to be detached")
@@ -126,4 +128,25 @@ func TestStreamPathsWriteDeadline(t *testing.T) {
 		}
 		eventually(t, func() bool { return ts.hub.ClientCount() == 0 }, "the write deadline to cut the client")
 	})
+}
+
+// A server ReadTimeout must not end detached streams.
+func TestStreamPathsServerReadTimeout(t *testing.T) {
+	hub := server.New(server.Config{HeartbeatInterval: -1})
+	e := echo.New()
+	e.Any("/events", hub.Handler)
+	srv := httptest.NewUnstartedServer(e)
+	srv.Config.ReadTimeout = 100 * time.Millisecond
+	srv.Start()
+	ts := &testServer{hub: hub, srv: srv, url: srv.URL + "/events"}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		_ = hub.Close(ctx)
+		srv.Close()
+	})
+	c := ts.connect(t, nil)
+	time.Sleep(300 * time.Millisecond)
+	require.NoError(t, hub.Send(shared.DefaultChannel, "late"))
+	c.expectNext(shared.DefaultChannel, `"late"`)
 }

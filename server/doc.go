@@ -15,8 +15,14 @@
 //
 // Every event for the application carries an id that grows across the hub.
 // Publishing never waits for a client: each stream has a bounded queue of
-// pre-encoded events, drained by the stream's own goroutine (the request's)
-// into as few writes as possible. A client whose queue fills is disconnected;
+// pre-encoded events, drained into as few writes as possible. A stream on
+// net/http's own HTTP/1.1 response writer is detached from its request
+// after the headers: its request goroutine returns, and a small pool of
+// writers drains the streams that have events queued (a write that would
+// block finishes on a goroutine of its own, under Config.WriteTimeout). Such
+// a stream is no longer tracked by the http.Server: Hub.Close ends it.
+// HTTP/2, TLS and response writers wrapped by middleware keep the request
+// goroutine as the stream's writer. A client whose queue fills is disconnected;
 // when it reconnects with Last-Event-ID it gets everything it missed from the
 // hub's bounded history, in order, with no duplicate. A client that
 // reconnects with its clientId within Config.ResumeWindow keeps its id, its
