@@ -60,3 +60,12 @@ wasm: ## Build the browser client: static/ssevent.wasm (+ .gz, .br) and wasm_exe
 test-wasm: ## Browser client logic under GOOS=js GOARCH=wasm with Node.
 	NODE_OPTIONS=--experimental-eventsource $(WASM_ENV) $(GO) test -count=1 -timeout 5m \
 	  -exec=$(WASM_DIR)/go_js_wasm_exec ./wasmclient/...
+
+.PHONY: bench
+bench: ## Go benchmarks (encoders, Send fan-out, churn, POST) and a short load run with ssevent-bench.
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 10m ./server/
+	$(GO) build -o bin/ssevent-bench ./cmd/ssevent-bench
+	bin/ssevent-bench -n 2000 -m 1000 -size 256
+	bin/ssevent-bench -n 10000 -m 500 -size 256
+	bin/ssevent-bench -n 2000 -m 100 -size 256 -rate 10
+	bin/ssevent-bench -n 2000 -m 100 -size 256 -rate 10 -impl bare
