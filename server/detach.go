@@ -42,24 +42,33 @@ func isStdWriter(w http.ResponseWriter) bool {
 	return reflect.TypeOf(w).String() == "*http.response"
 }
 
-// detach takes the connection over from net/http when the request is
-// HTTP/1.1 and the writer is net/http's own (directly or under Echo's
-// Response, which only records the status), writes the response head and
-// first, and hands the stream to the writer pool. It reports whether it
-// did; when it did not, nothing was written.
-func (st *stream) detach(r *http.Request, w http.ResponseWriter, first []byte) bool {
+// detachable reports whether the stream can be taken over from net/http:
+// an HTTP/1.1 request without TLS whose writer is net/http's own (directly
+// or under Echo's Response, which only records the status and runs its
+// hooks), and a response that net/http will send chunked.
+func detachable(r *http.Request, w http.ResponseWriter) bool {
 	if !detachStreams.Load() || r.ProtoMajor != 1 || r.ProtoMinor != 1 || r.TLS != nil {
 		return false
 	}
-	inner := w
 	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
-		inner = u.Unwrap()
+		w = u.Unwrap()
 	}
-	hj, ok := inner.(http.Hijacker)
-	if !ok || !isStdWriter(inner) {
+	if _, ok := w.(http.Hijacker); !ok || !isStdWriter(w) {
 		return false
 	}
-	conn, _, err := hj.Hijack()
+	h := w.Header()
+	return h.Get("Content-Length") == "" && h.Get("Transfer-Encoding") == ""
+}
+
+// detach takes the connection over once w has written the response head,
+// which the takeover sends, writes first as the body's first chunk, and
+// hands the stream to the writer pool. It reports whether it did; when it
+// did not, the caller carries on with w.
+func (st *stream) detach(w http.ResponseWriter, first []byte) bool {
+	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
+		w = u.Unwrap()
+	}
+	conn, _, err := w.(http.Hijacker).Hijack()
 	if err != nil {
 		return false
 	}
@@ -76,20 +85,10 @@ func (st *stream) detach(r *http.Request, w http.ResponseWriter, first []byte) b
 	// let them go.
 	st.rc.Store(nil)
 
-	// The head, as net/http would have written it, and the first events,
-	// in one chunk.
-	b := make([]byte, 0, 256+len(first))
-	b = append(b, "HTTP/1.1 200 OK\r\n"...)
-	hdr := w.Header()
-	hdr.Set("Transfer-Encoding", "chunked")
-	hdr.Set("Date", time.Now().UTC().Format(http.TimeFormat))
-	b = appendHeader(b, hdr)
-	b = append(b, "\r\n"...)
-	b = appendChunk(b, first)
 	if d := st.hub.cfg.WriteTimeout; d > 0 {
 		_ = conn.SetWriteDeadline(time.Now().Add(d))
 	}
-	_, err = conn.Write(b)
+	_, err = conn.Write(appendChunk(make([]byte, 0, len(first)+16), first))
 	_ = conn.SetWriteDeadline(time.Time{})
 	if err != nil {
 		st.kick(reasonWrite)
@@ -119,26 +118,6 @@ func (st *stream) isDone() bool {
 	default:
 		return false
 	}
-}
-
-// appendHeader writes h in wire form. Values were set by the application
-// and net/http's rules; line breaks are dropped as net/http does.
-func appendHeader(b []byte, h http.Header) []byte {
-	for k, vs := range h {
-		for _, v := range vs {
-			b = append(b, k...)
-			b = append(b, ": "...)
-			for i := 0; i < len(v); i++ {
-				if c := v[i]; c == '\r' || c == '\n' {
-					b = append(b, ' ')
-				} else {
-					b = append(b, c)
-				}
-			}
-			b = append(b, "\r\n"...)
-		}
-	}
-	return b
 }
 
 // appendChunk appends p as one chunk of a chunked body.

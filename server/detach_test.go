@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -149,4 +150,48 @@ func TestStreamPathsServerReadTimeout(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	require.NoError(t, hub.Send(shared.DefaultChannel, "late"))
 	c.expectNext(shared.DefaultChannel, `"late"`)
+}
+
+// flushWriter stands for middleware that wraps the response writer.
+type flushWriter struct{ http.ResponseWriter }
+
+func (w flushWriter) Flush() { http.NewResponseController(w.ResponseWriter).Flush() }
+
+// Headers set by middleware and by Echo's Before hooks reach the client on
+// both paths; a writer wrapped by middleware keeps the standard path.
+func TestStreamPathsHeadersAndWrappedWriter(t *testing.T) {
+	bothPaths(t, func(t *testing.T, detached bool) {
+		for _, wrap := range []bool{false, true} {
+			hub := server.New(server.Config{HeartbeatInterval: -1})
+			e := echo.New()
+			e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+				return func(c echo.Context) error {
+					c.Response().Header().Set("X-Middleware", "yes")
+					c.Response().Before(func() { c.Response().Header().Set("X-Before", "yes") })
+					if wrap {
+						c.Response().Writer = flushWriter{c.Response().Writer}
+					}
+					return next(c)
+				}
+			})
+			e.Any("/events", hub.Handler)
+			srv := httptest.NewServer(e)
+			ts := &testServer{hub: hub, srv: srv, url: srv.URL + "/events"}
+			c := ts.connect(t, nil)
+			require.Equal(t, "yes", c.resp.Header.Get("X-Middleware"))
+			require.Equal(t, "yes", c.resp.Header.Get("X-Before"))
+			require.Equal(t, "text/event-stream", c.resp.Header.Get("Content-Type"))
+			require.Equal(t, []string{"chunked"}, c.resp.TransferEncoding)
+			want := detached && !wrap
+			eventually(t, func() bool { return server.IsDetached(hub, c.id()) == want }, "the stream's path")
+			require.NoError(t, hub.Send(shared.DefaultChannel, 1))
+			c.expectNext(shared.DefaultChannel, "1")
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			require.NoError(t, hub.Close(ctx))
+			cancel()
+			c.ended()
+			c.close()
+			srv.Close()
+		}
+	})
 }

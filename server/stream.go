@@ -278,10 +278,11 @@ func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWri
 	if r.ProtoMajor == 1 {
 		hdr.Set("Connection", "keep-alive")
 	}
-	if st.detach(r, w, first) {
+	detach := detachable(r, w)
+	w.WriteHeader(http.StatusOK)
+	if detach && st.detach(w, first) {
 		return true
 	}
-	w.WriteHeader(http.StatusOK)
 	if d := st.hub.cfg.WriteTimeout; d > 0 {
 		_ = rc.SetWriteDeadline(time.Now().Add(d))
 	}
