@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,46 +17,10 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ssevent/ssevent/internal/netcut"
 	"github.com/ssevent/ssevent/server"
 	"github.com/ssevent/ssevent/shared"
 )
-
-// cuttingListener remembers accepted connections so that a test can cut
-// them from the server side.
-type cuttingListener struct {
-	net.Listener
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-}
-
-func (l *cuttingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		l.mu.Lock()
-		l.conns[c] = struct{}{}
-		l.mu.Unlock()
-	}
-	return c, err
-}
-
-// cutOne closes one connection chosen at random.
-func (l *cuttingListener) cutOne(r *rand.Rand) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.conns) == 0 {
-		return false
-	}
-	i := r.IntN(len(l.conns))
-	for c := range l.conns {
-		if i == 0 {
-			c.Close()
-			delete(l.conns, c)
-			return true
-		}
-		i--
-	}
-	return false
-}
 
 // TestNothingLostUnderFaults: 200 clients on several channels, a publisher
 // sending 5,000 messages, connections cut at random from both sides. Every
@@ -77,7 +40,7 @@ func TestNothingLostUnderFaults(t *testing.T) {
 	e := echo.New()
 	e.Any("/events", hub.Handler)
 	srv := httptest.NewUnstartedServer(e)
-	cl := &cuttingListener{Listener: srv.Listener, conns: map[net.Conn]struct{}{}}
+	cl := netcut.Wrap(srv.Listener)
 	srv.Listener = cl
 	srv.Start()
 	t.Cleanup(func() {
@@ -117,7 +80,7 @@ func TestNothingLostUnderFaults(t *testing.T) {
 			case <-stopCutting:
 				return
 			case <-time.After(time.Millisecond):
-				if cl.cutOne(r) {
+				if cl.CutOne(r) {
 					serverCuts.Add(1)
 				}
 			}

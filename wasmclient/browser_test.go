@@ -29,6 +29,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ssevent/ssevent/internal/browsertest"
+	"github.com/ssevent/ssevent/internal/netcut"
 	"github.com/ssevent/ssevent/server"
 	"github.com/ssevent/ssevent/static"
 )
@@ -126,6 +127,7 @@ type page struct {
 	tab *browsertest.Tab
 	hub *server.Hub
 	srv *httptest.Server
+	net *netcut.Listener // cuts connections as a broken network would
 }
 
 var kinds = []string{"go", "shim"}
@@ -148,14 +150,17 @@ func open(t *testing.T, kind string, cfg server.Config, opts map[string]any) *pa
 			return c.File(app)
 		})
 	}
-	srv := httptest.NewServer(e)
+	srv := httptest.NewUnstartedServer(e)
+	cut := netcut.Wrap(srv.Listener)
+	srv.Listener = cut
+	srv.Start()
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		hub.Close(ctx)
 	})
-	p := &page{t: t, tab: browsertest.NewTab(t, 60*time.Second), hub: hub, srv: srv}
+	p := &page{t: t, tab: browsertest.NewTab(t, 60*time.Second), hub: hub, srv: srv, net: cut}
 	if opts == nil {
 		opts = map[string]any{}
 	}
@@ -337,7 +342,7 @@ func TestBrowserReconnectLossless(t *testing.T) {
 		p.hub.Send("news", 0)
 		p.messages(0, `e.payload === 0`, 1)
 
-		p.srv.CloseClientConnections()
+		p.net.CutAll()
 		for i := 1; i <= 20; i++ {
 			if err := p.hub.Send("news", i); err != nil {
 				t.Fatal(err)
@@ -409,7 +414,7 @@ func TestBrowserMaxReconnectAttempts(t *testing.T) {
 		p.connected(0, 1)
 		before := p.gets()
 		refuse.Store(true)
-		p.srv.CloseClientConnections()
+		p.net.CutAll()
 		p.wait(`(window.events || []).some((e) => e.type === 'error' && e.code === 'max_reconnect_attempts')`)
 		if n := len(p.events(`e.type === 'reconnecting'`)); n != 3 {
 			t.Fatalf("%d reconnecting events, want 3", n)
