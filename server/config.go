@@ -66,8 +66,10 @@ type Config struct {
 	// header are then refused.
 	TrustOrigins []string
 	// TrustOriginPatterns are regular expressions matched against the
-	// request's origin, in addition to TrustOrigins. Anchor them
-	// (^https://[a-z]+\.example\.com$).
+	// request's whole origin (scheme://host[:port]), in addition to
+	// TrustOrigins. They are anchored at both ends for you:
+	// https://[a-z]+\.example\.com never matches
+	// https://app.example.com.attacker.net.
 	TrustOriginPatterns []*regexp.Regexp
 
 	// OnConnect, when set, runs before a stream opens (also on every
@@ -208,6 +210,13 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if len(c.TrustOriginPatterns) > 0 {
+		anchored := make([]*regexp.Regexp, len(c.TrustOriginPatterns))
+		for i, p := range c.TrustOriginPatterns {
+			anchored[i] = regexp.MustCompile(`^(?:` + p.String() + `)$`)
+		}
+		c.TrustOriginPatterns = anchored
 	}
 	return c
 }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
 	"testing"
@@ -19,15 +17,6 @@ import (
 	"github.com/ssevent/ssevent/server"
 	"github.com/ssevent/ssevent/shared"
 )
-
-// The fuzzing engine starts the os/signal goroutine, which lives until the
-// process ends. Start it before TestMain counts goroutines, so that its
-// leak check does not take it for a leak when a fuzz target runs.
-func init() {
-	c := make(chan os.Signal, 1)
-	signal.Notify(c, os.Interrupt)
-	signal.Stop(c)
-}
 
 // fuzzHookConfig is the configuration the HTTP fuzz targets share: small
 // limits so that every refusal is within reach, and an OnSubscribe hook

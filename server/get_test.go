@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -80,9 +81,10 @@ func TestGetRefusals(t *testing.T) {
 }
 
 func TestOnSubscribeRejectsAtConnect(t *testing.T) {
+	var asked sync.Map
 	ts := newTestServer(t, server.Config{
 		OnSubscribe: func(id, ch string, c echo.Context) error {
-			assert.Empty(t, id, "at connect time the client has no id yet")
+			asked.Store(ch, id)
 			if ch == "secret" {
 				return echo.ErrForbidden
 			}
@@ -90,6 +92,10 @@ func TestOnSubscribeRejectsAtConnect(t *testing.T) {
 		},
 	})
 	c := ts.connect(t, url.Values{"channels": {"open,secret"}})
+	for _, ch := range []string{"open", "secret"} {
+		id, _ := asked.Load(ch)
+		assert.Equal(t, c.id(), id, "OnSubscribe sees the id the client gets")
+	}
 	assert.Equal(t, []string{"default", "open"}, c.connected.Channels)
 	assert.Equal(t, []shared.Rejection{{Channel: "secret", Reason: "Forbidden"}}, c.connected.Rejected)
 }
@@ -121,12 +127,16 @@ func TestMaxTotalConnections(t *testing.T) {
 func TestTrustOrigins(t *testing.T) {
 	ts := newTestServer(t, server.Config{
 		TrustOrigins:        []string{"https://app.example.com"},
-		TrustOriginPatterns: []*regexp.Regexp{regexp.MustCompile(`^https://[a-z]+\.example\.org$`)},
+		TrustOriginPatterns: []*regexp.Regexp{
+			regexp.MustCompile(`^https://[a-z]+\.example\.org$`),
+			regexp.MustCompile(`https://[a-z]+\.example\.net`), // anchored by the hub
+		},
 	})
 	allowed := []http.Header{
 		{"Origin": {"https://app.example.com"}},
 		{"Origin": {"HTTPS://APP.EXAMPLE.COM"}},
 		{"Origin": {"https://eu.example.org"}},
+		{"Origin": {"https://eu.example.net"}},
 		{"Referer": {"https://app.example.com/page?x=1"}},
 	}
 	var c *sseClient
@@ -137,6 +147,8 @@ func TestTrustOrigins(t *testing.T) {
 		{"Origin": {"https://evil.example.com"}},
 		{"Origin": {"https://app.example.com.evil.net"}},
 		{"Origin": {"https://x.example.org.evil.net"}},
+		{"Origin": {"https://x.example.net.evil.org"}},
+		{"Origin": {"http://evil.com/https://x.example.net"}},
 		{"Origin": {"null"}},
 		{"Referer": {"https://evil.example.com/app.example.com"}},
 		{"Origin": {"https://evil.example.com"}, "Referer": {"https://app.example.com/"}},

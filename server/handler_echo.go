@@ -101,11 +101,14 @@ func (h *Hub) handleGet(c echo.Context) error {
 	if resumeID == "" || errors.Is(err, errNoResume) {
 		// Not a resumption: approve the asked channels, then open.
 		var approved []string
-		approved, rejected, err = h.approve(c, "", channels)
+		// The id is made now so that OnSubscribe sees the client it
+		// decides for.
+		newID := uuid.NewString()
+		approved, rejected, err = h.approve(c, newID, channels)
 		if err != nil {
 			return h.refuseHook(c, "OnSubscribe", err)
 		}
-		st, resumed, set, after, err = h.open(openRequest{channels: approved, after: asked})
+		st, resumed, set, after, err = h.open(openRequest{newID: newID, channels: approved, after: asked})
 	}
 	switch {
 	case errors.Is(err, ErrClosed):

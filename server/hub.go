@@ -452,6 +452,7 @@ func (h *Hub) hasSession(id string) bool {
 // openRequest is what a GET asks for, after validation and hooks.
 type openRequest struct {
 	resumeID string   // session to resume; "" for a new one
+	newID    string   // the id of a new session
 	channels []string // for a new session, already approved
 	after    uint64   // the client's last event id; 0 for none
 }
@@ -488,7 +489,11 @@ func (h *Hub) open(req openRequest) (st *stream, resumed bool, set []string, aft
 		after = atomic.LoadUint64(&s.cursor)
 	}
 	if s == nil {
-		s = &session{id: uuid.NewString(), channels: make(map[string]struct{})}
+		id := req.newID
+		if id == "" {
+			id = uuid.NewString()
+		}
+		s = &session{id: id, channels: make(map[string]struct{})}
 		h.clients[s.id] = s
 		if !h.cfg.DisableDefaultChannel {
 			h.joinLocked(s, shared.DefaultChannel)

@@ -263,18 +263,20 @@ func hasControl(s string) bool {
 }
 
 // ParseChannels parses the value of ?channels=: channel names separated by
-// commas, with spaces around each trimmed and empty entries skipped.
+// commas, with spaces and tabs around each trimmed and empty entries
+// skipped. Other white space, such as a line break, is not trimmed: it
+// makes the name invalid, as it would in a POST.
 // Duplicates are dropped; order is kept. The first invalid name gives an
 // error wrapping ErrInvalidChannel.
 func ParseChannels(s string) ([]string, error) {
-	if strings.TrimSpace(s) == "" {
+	if strings.Trim(s, " \t") == "" {
 		return nil, nil
 	}
 	parts := strings.Split(s, ",")
 	out := make([]string, 0, len(parts))
 	seen := make(map[string]bool, len(parts))
 	for _, p := range parts {
-		p = strings.TrimSpace(p)
+		p = strings.Trim(p, " \t")
 		if p == "" || seen[p] {
 			continue
 		}

@@ -42,6 +42,14 @@ func TestParseChannels(t *testing.T) {
 
 	_, err = shared.ParseChannels("ok,bad\x01")
 	assert.ErrorIs(t, err, shared.ErrInvalidChannel)
+
+	got, err = shared.ParseChannels("\ta ,\tb")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b"}, got, "spaces and tabs are trimmed")
+	for _, bad := range []string{"a\n", "\ra", "a,b\u2028"} {
+		_, err = shared.ParseChannels(bad)
+		assert.ErrorIs(t, err, shared.ErrInvalidChannel, "%q: a line break is not trimmed away", bad)
+	}
 }
 
 func TestParseEventID(t *testing.T) {
