@@ -151,13 +151,17 @@ var pool struct {
 	ready   []*stream
 	head    int
 	writers int
+	max     int // GOMAXPROCS, read when the pool wakes from idle
 }
 
 // schedule hands st, which the caller marked scheduled, to the pool.
 func schedule(st *stream) {
 	pool.mu.Lock()
 	pool.ready = append(pool.ready, st)
-	start := pool.writers < runtime.GOMAXPROCS(0)
+	if pool.writers == 0 {
+		pool.max = runtime.GOMAXPROCS(0)
+	}
+	start := pool.writers < pool.max
 	if start {
 		pool.writers++
 	}

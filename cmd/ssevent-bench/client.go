@@ -54,7 +54,7 @@ func dial(addr, channel string, m int) (*client, *bufio.Reader, error) {
 		conn.Close()
 		return nil, nil, err
 	}
-	br := bufio.NewReaderSize(conn, 8<<10)
+	br := bufio.NewReaderSize(conn, 32<<10) // the server writes up to 64 KiB at once
 	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	status, err := br.ReadSlice('\n')
 	if err != nil {
@@ -108,6 +108,8 @@ func (c *client) read(body *bufio.Reader, cnt *counters, connected func()) {
 		eventBuf  [32]byte
 		sent, seq int64 = -1, -1
 		pending   int64
+		now       int64 // receive time of what is buffered
+		stale     = true
 	)
 	for {
 		line, err := body.ReadSlice('\n')
@@ -128,14 +130,21 @@ func (c *client) read(body *bufio.Reader, cnt *counters, connected func()) {
 			case string(event) == "connected":
 				connected()
 			case (len(event) == 0 || string(event) == "message") && seq >= 0:
-				now := time.Now().UnixNano()
+				if stale {
+					// Events that arrived in one read arrived at
+					// once: one clock reading per read.
+					now, stale = time.Now().UnixNano(), false
+				}
 				c.record(id, int(seq), sent, now)
 				pending++
 			}
 			id, event, sent, seq = 0, nil, -1, -1
-			if body.Buffered() == 0 && pending > 0 {
-				cnt.delivered.Add(pending)
-				pending = 0
+			if body.Buffered() == 0 {
+				stale = true
+				if pending > 0 {
+					cnt.delivered.Add(pending)
+					pending = 0
+				}
 			}
 		case bytes.HasPrefix(line, pfxID):
 			id, _ = strconv.ParseUint(string(line[len(pfxID):]), 10, 64)

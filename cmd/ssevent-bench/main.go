@@ -69,6 +69,7 @@ type result struct {
 	RSSPerConnBytes int64   `json:"serverRSSPerConnBytes"`
 	ServerCPUUs     int64   `json:"serverCPUus"`
 	CPUPerDelivUs   float64 `json:"serverCPUusPerDelivery"`
+	ClientCPUUs     int64   `json:"clientCPUus"`
 	Load            string  `json:"load"`
 	GOMAXPROCS      int     `json:"gomaxprocs"`
 }
@@ -209,6 +210,7 @@ func run(o options) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
+	client0 := selfStats(0).CPUMicros
 	pubDone := make(chan publishResult, 1)
 	pubErr := make(chan error, 1)
 	go func() {
@@ -259,6 +261,7 @@ func run(o options) (*result, error) {
 	}
 	res.PublishSeconds = float64(pr.Nanos) / 1e9
 	res.ServerCPUUs = cpu1.CPUMicros - cpu0.CPUMicros
+	res.ClientCPUUs = selfStats(0).CPUMicros - client0
 
 	// Wait for readers to settle their counters, then aggregate.
 	cnt.stopping.Store(true)
@@ -353,6 +356,7 @@ func printTable(w io.Writer, r *result) {
 	row("server RSS per idle conn", r.RSSPerConnBytes, "bytes")
 	row("server CPU", r.ServerCPUUs, "µs")
 	row("server CPU per delivery", fmt.Sprintf("%.3f", r.CPUPerDelivUs), "µs")
+	row("client CPU (this process)", r.ClientCPUUs, "µs")
 	row("load average", r.Load, "")
 	tw.Flush()
 }
