@@ -142,6 +142,7 @@ type StatusError struct {
 	Message string
 }
 
+// Error describes the refusal: status, code and message.
 func (e *StatusError) Error() string {
 	s := "ssevent: server answered " + strconv.Itoa(e.Status)
 	if e.Code != "" {
@@ -169,6 +170,7 @@ type RejectedError struct {
 	Rejected []shared.Rejection
 }
 
+// Error lists the rejected channels with their reasons.
 func (e *RejectedError) Error() string {
 	s := "ssevent: channels rejected:"
 	for i, r := range e.Rejected {
@@ -189,6 +191,7 @@ type JSError struct {
 	Message string
 }
 
+// Error gives the exception's name and message.
 func (e *JSError) Error() string {
 	if e.Name == "" {
 		return "ssevent: javascript: " + e.Message
