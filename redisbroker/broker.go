@@ -1,6 +1,7 @@
 package redisbroker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -306,15 +307,7 @@ func (b *Broker) History(ctx context.Context, topics []server.Topic, after uint6
 		}
 		msgs = append(msgs, m)
 	}
-	slices.SortFunc(msgs, func(x, y server.Message) int {
-		switch {
-		case x.ID < y.ID:
-			return -1
-		case x.ID > y.ID:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(msgs, func(x, y server.Message) int { return cmp.Compare(x.ID, y.ID) })
 	return msgs, gap, nil
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -197,15 +198,7 @@ func (b *memoryBroker) History(_ context.Context, topics []Topic, after uint64) 
 			out = append(out, e.msg)
 		}
 	}
-	slices.SortFunc(out, func(a, b Message) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b Message) int { return cmp.Compare(a.ID, b.ID) })
 	return out, gap, nil
 }
 

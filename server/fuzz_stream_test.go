@@ -42,7 +42,7 @@ func FuzzStreamRoundTrip(f *testing.F) {
 	// next reads the next event and checks that its id grows.
 	next := func(t *testing.T) shared.Event {
 		t.Helper()
-		ev := secNext(t, c)
+		ev := c.nextT(t)
 		n, err := strconv.ParseUint(ev.ID, 10, 64)
 		require.NoError(t, err, "event %s has id %q", ev.Name, ev.ID)
 		require.Greater(t, n, lastID, "event ids must grow")

@@ -126,7 +126,7 @@ func TestMaxTotalConnections(t *testing.T) {
 
 func TestTrustOrigins(t *testing.T) {
 	ts := newTestServer(t, server.Config{
-		TrustOrigins:        []string{"https://app.example.com"},
+		TrustOrigins: []string{"https://app.example.com"},
 		TrustOriginPatterns: []*regexp.Regexp{
 			regexp.MustCompile(`^https://[a-z]+\.example\.org$`),
 			regexp.MustCompile(`https://[a-z]+\.example\.net`), // anchored by the hub

@@ -5,15 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -21,30 +18,13 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ssevent/ssevent/internal/leakcheck"
 	"github.com/ssevent/ssevent/server"
 	"github.com/ssevent/ssevent/shared"
 )
 
 // TestMain fails the package when goroutines outlive the tests.
-func TestMain(m *testing.M) {
-	before := runtime.NumGoroutine()
-	code := m.Run()
-	// The fuzzing engine starts goroutines that live until the process
-	// ends (os/signal's among them): check for leaks in test runs only.
-	if f := flag.Lookup("test.fuzz"); code == 0 && (f == nil || f.Value.String() == "") {
-		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
-		deadline := time.Now().Add(10 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			fmt.Fprintf(os.Stderr, "goroutine leak: %d before, %d after\n%s\n", before, n, buf[:runtime.Stack(buf, true)])
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m)) }
 
 // waitTimeout bounds every wait for an event in these tests.
 const waitTimeout = 10 * time.Second
@@ -105,6 +85,13 @@ func (ts *testServer) dial(t testing.TB, query url.Values, header http.Header) (
 // connect opens a stream, checks it is one, and reads its connected event.
 func (ts *testServer) connect(t testing.TB, query url.Values, header ...http.Header) *sseClient {
 	t.Helper()
+	return ts.connectVia(t, query, nil, header...)
+}
+
+// connectVia is connect with the stream's bytes passed through wrap (when
+// not nil) before they are decoded.
+func (ts *testServer) connectVia(t testing.TB, query url.Values, wrap func(io.Reader) io.Reader, header ...http.Header) *sseClient {
+	t.Helper()
 	var h http.Header
 	if len(header) > 0 {
 		h = header[0]
@@ -116,9 +103,13 @@ func (ts *testServer) connect(t testing.TB, query url.Values, header ...http.Hea
 		cancel()
 		t.Fatalf("GET: status %d: %s", resp.StatusCode, body)
 	}
+	var body io.Reader = resp.Body
+	if wrap != nil {
+		body = wrap(body)
+	}
 	c := &sseClient{t: t, resp: resp, cancel: cancel, events: make(chan shared.Event, 4096), err: make(chan error, 1)}
 	go func() {
-		d := shared.NewDecoder(resp.Body, 0)
+		d := shared.NewDecoder(body, 0)
 		for {
 			ev, err := d.Next()
 			if err != nil {
@@ -130,7 +121,7 @@ func (ts *testServer) connect(t testing.TB, query url.Values, header ...http.Hea
 		}
 	}()
 	t.Cleanup(c.close)
-	ev := c.next()
+	ev := c.nextT(t)
 	require.Equal(t, shared.EventConnected, ev.Name)
 	require.NoError(t, json.Unmarshal(ev.Data, &c.connected))
 	c.position = ev.ID
@@ -148,23 +139,30 @@ func (c *sseClient) close() {
 // next returns the next event other than a heartbeat.
 func (c *sseClient) next() shared.Event {
 	c.t.Helper()
+	return c.nextT(c.t)
+}
+
+// nextT is next failing t, for a client shared by subtests.
+func (c *sseClient) nextT(t testing.TB) shared.Event {
+	t.Helper()
+	timeout := time.NewTimer(waitTimeout)
+	defer timeout.Stop()
 	for {
 		select {
 		case ev, ok := <-c.events:
 			if !ok {
-				c.t.Fatalf("stream ended while waiting for an event")
+				t.Fatalf("stream ended while waiting for an event")
 			}
-			if ev.Name == shared.EventHeartbeat {
-				continue
+			if ev.Name != shared.EventHeartbeat {
+				return ev
 			}
-			return ev
-		case <-time.After(waitTimeout):
-			c.t.Fatalf("no event within %v", waitTimeout)
+		case <-timeout.C:
+			t.Fatalf("no event within %v", waitTimeout)
 		}
 	}
 }
 
-// nextNamed returns the next event, heartbeats included.
+// nextAny returns the next event, heartbeats included.
 func (c *sseClient) nextAny() shared.Event {
 	c.t.Helper()
 	select {

@@ -6,6 +6,7 @@ package server
 // broker, h.cluster is nil and none of this runs.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -227,15 +228,7 @@ func (h *Hub) presence() []SessionPresence {
 	for st := range h.attached {
 		out = append(out, SessionPresence{ID: st.sess.id, Channels: st.sess.channelList()})
 	}
-	slices.SortFunc(out, func(a, b SessionPresence) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b SessionPresence) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 

@@ -204,35 +204,11 @@ func (w *wireCheck) err() error {
 // a wireCheck.
 func (ts *testServer) openChecked(t testing.TB, query url.Values, header ...http.Header) (*sseClient, *wireCheck) {
 	t.Helper()
-	var h http.Header
-	if len(header) > 0 {
-		h = header[0]
-	}
-	resp, cancel := ts.dial(t, query, h)
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		cancel()
-		t.Fatalf("GET: status %d: %s", resp.StatusCode, body)
-	}
-	wc := &wireCheck{r: resp.Body}
-	c := &sseClient{t: t, resp: resp, cancel: cancel, events: make(chan shared.Event, 4096), err: make(chan error, 1)}
-	go func() {
-		d := shared.NewDecoder(wc, 0)
-		for {
-			ev, err := d.Next()
-			if err != nil {
-				close(c.events)
-				c.err <- err
-				return
-			}
-			c.events <- ev
-		}
-	}()
-	t.Cleanup(c.close)
-	ev := secNext(t, c)
-	require.Equal(t, shared.EventConnected, ev.Name)
-	require.NoError(t, json.Unmarshal(ev.Data, &c.connected))
+	var wc *wireCheck
+	c := ts.connectVia(t, query, func(r io.Reader) io.Reader {
+		wc = &wireCheck{r: r}
+		return wc
+	}, header...)
 	return c, wc
 }
 
@@ -258,34 +234,13 @@ func boolIndex(b bool) int {
 	return 0
 }
 
-// secNext returns c's next event other than a heartbeat, failing t (which
-// need not be the test that opened c) when none comes.
-func secNext(t testing.TB, c *sseClient) shared.Event {
-	t.Helper()
-	timeout := time.NewTimer(waitTimeout)
-	defer timeout.Stop()
-	for {
-		select {
-		case ev, ok := <-c.events:
-			if !ok {
-				t.Fatalf("stream ended while waiting for an event")
-			}
-			if ev.Name != shared.EventHeartbeat {
-				return ev
-			}
-		case <-timeout.C:
-			t.Fatalf("no event within %v", waitTimeout)
-		}
-	}
-}
-
 // secMarker sends a marker event to c and expects it as c's next event,
 // proving that nothing else was queued for c before it.
 func secMarker(t testing.TB, ts *testServer, c *sseClient) {
 	t.Helper()
 	mark := uuid.NewString()
 	require.NoError(t, ts.hub.SendTo(c.id(), mark, "marker"))
-	ev := secNext(t, c)
+	ev := c.nextT(t)
 	require.Equal(t, "marker", ev.Name, "an unexpected event came first: %s", ev.Data)
 	require.Equal(t, strconv.Quote(mark), string(ev.Data))
 }
@@ -453,7 +408,7 @@ func TestSecuritySendToReachesOnlyItsClient(t *testing.T) {
 		}
 		require.NoError(t, ts.hub.Broadcast(round, "end"))
 		for i, c := range clients {
-			ev := secNext(t, c)
+			ev := c.nextT(t)
 			require.Equal(t, "private", ev.Name)
 			var got struct {
 				To    string `json:"to"`
@@ -467,7 +422,7 @@ func TestSecuritySendToReachesOnlyItsClient(t *testing.T) {
 			env, _ := c.message()
 			require.Equal(t, "", env.Channel)
 			require.Equal(t, strconv.Itoa(i), string(env.Payload))
-			ev = secNext(t, c)
+			ev = c.nextT(t)
 			require.Equal(t, "end", ev.Name, "client %d got something else before the broadcast: %s", i, ev.Data)
 		}
 	}
@@ -599,7 +554,7 @@ func TestSecurityNoInjection(t *testing.T) {
 		env, _ := c.message()
 		require.Equal(t, string(want), string(env.Payload))
 		require.NoError(t, ts.hub.SendTo(c.id(), p, "custom"))
-		ev := secNext(t, c)
+		ev := c.nextT(t)
 		require.Equal(t, "custom", ev.Name)
 		require.Equal(t, string(want), string(ev.Data))
 		require.NoError(t, ts.hub.Broadcast(p))
