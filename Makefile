@@ -69,3 +69,20 @@ bench: ## Go benchmarks (encoders, Send fan-out, churn, POST) and a short load r
 	bin/ssevent-bench -n 10000 -m 500 -size 256
 	bin/ssevent-bench -n 2000 -m 100 -size 256 -rate 10
 	bin/ssevent-bench -n 2000 -m 100 -size 256 -rate 10 -impl bare
+
+DEMO_WASM := cmd/ssevent-demo/web/app.wasm
+REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: run
+run: wasm demo-wasm ## Build every wasm and start the demo on http://127.0.0.1:8080 (SSEVENT_ADDR, REDIS_URL).
+	$(GO) run ./cmd/ssevent-demo
+
+.PHONY: demo-wasm
+demo-wasm: ## Build the demo's go-app frontend into cmd/ssevent-demo/web/app.wasm (not committed).
+	$(WASM_ENV) $(GO) build -trimpath -ldflags='-s -w' -o $(DEMO_WASM) ./cmd/ssevent-demo
+
+.PHONY: demo-redis
+demo-redis: wasm demo-wasm ## Two demos, :8080 and :8081, sharing one hub on a running Redis (REDIS_URL).
+	$(GO) build -o bin/ssevent-demo ./cmd/ssevent-demo
+	bin/ssevent-demo -addr 127.0.0.1:8081 -redis '$(REDIS_URL)' & pid=$$!; trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
+	bin/ssevent-demo -addr 127.0.0.1:8080 -redis '$(REDIS_URL)'

@@ -1,0 +1,76 @@
+//go:build !wasm
+
+// Command ssevent-demo is a live demo of ssevent: an Echo server with the hub
+// at /events, a go-app progressive web app (Go compiled to WebAssembly, using
+// package wasmclient) at /, and a plain HTML page using only the script-tag
+// client (SSEvent.connect) at /plain.html. Both pages subscribe and
+// unsubscribe channels, publish, send a private message and a broadcast, and
+// show the live client counts, a clock channel the server feeds every second,
+// and the connection state.
+//
+//	make run                       # builds the wasm, then: go run ./cmd/ssevent-demo
+//	ssevent-demo -addr 127.0.0.1:8081 -redis redis://127.0.0.1:6379/0
+//
+// Flags (and environment variables):
+//
+//	-addr   listen address, default 127.0.0.1:8080 ($SSEVENT_ADDR)
+//	-redis  Redis URL; demos given the same one share one hub ($REDIS_URL)
+//	-wasm   the go-app program, default cmd/ssevent-demo/web/app.wasm ($SSEVENT_WASM)
+//
+// The same main package is built twice: for the browser (main_wasm.go, the
+// go-app components) and for the server (this file and server.go, kept out
+// of the wasm build so that it stays small).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	addr := flag.String("addr", envOr("SSEVENT_ADDR", "127.0.0.1:8080"), "listen address ($SSEVENT_ADDR)")
+	redisURL := flag.String("redis", os.Getenv("REDIS_URL"), "Redis URL, e.g. redis://127.0.0.1:6379/0: demos on the same Redis share one hub ($REDIS_URL)")
+	wasm := flag.String("wasm", envOr("SSEVENT_WASM", "cmd/ssevent-demo/web/app.wasm"), "the go-app program built by make demo-wasm ($SSEVENT_WASM)")
+	flag.Parse()
+
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	d, err := newDemo(config{RedisURL: *redisURL, WasmPath: *wasm, Logger: log})
+	if err != nil {
+		log.Error("ssevent-demo", "err", err)
+		os.Exit(1)
+	}
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Error("ssevent-demo", "err", err)
+		os.Exit(1)
+	}
+	hub := "in memory"
+	if *redisURL != "" {
+		hub = "on Redis"
+		if u, err := url.Parse(*redisURL); err == nil {
+			hub += " " + u.Redacted()
+		}
+	}
+	fmt.Printf("ssevent demo: http://%s/ (go-app)  http://%s/plain.html (script tag)  hub %s\n", l.Addr(), l.Addr(), hub)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := d.serve(ctx, l); err != nil {
+		log.Error("ssevent-demo", "err", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

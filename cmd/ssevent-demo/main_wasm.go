@@ -1,0 +1,12 @@
+//go:build wasm
+
+package main
+
+import "github.com/maxence-charriere/go-app/v10/pkg/app"
+
+// main is the browser's: it runs the go-app components of app.go. The
+// server's main (main.go) is left out of this build.
+func main() {
+	registerPages()
+	app.RunWhenOnBrowser()
+}
