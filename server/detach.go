@@ -196,7 +196,7 @@ func poolWriter() {
 			pool.ready, pool.head = pool.ready[:n], 0
 		}
 		pool.mu.Unlock()
-		st.drain(bp, false, nil)
+		st.drain(bp, false, nil, 0)
 	}
 }
 
@@ -212,7 +212,7 @@ var errWouldBlock = errors.New("would block")
 // its own at the first write that would block; that goroutine (block true)
 // writes under the write deadline. Either releases the stream when its
 // queue is empty, or ends it once it is done.
-func (st *stream) drain(bp *[]byte, block bool, pending []byte) {
+func (st *stream) drain(bp *[]byte, block bool, pending []byte, pendingLast uint64) {
 	if bp == nil {
 		bp = batchPool.Get().(*[]byte)
 		defer batchPool.Put(bp)
@@ -224,8 +224,11 @@ func (st *stream) drain(bp *[]byte, block bool, pending []byte) {
 				st.kick(reasonWrite)
 			} else {
 				st.progress.Store(time.Now().UnixNano())
+				if pendingLast != 0 {
+					atomic.StoreUint64(&st.sess.cursor, pendingLast)
+				}
 			}
-			pending = nil
+			pending, pendingLast = nil, 0
 		}
 		st.mu.Lock()
 		q := st.queue
@@ -248,7 +251,7 @@ func (st *stream) drain(bp *[]byte, block bool, pending []byte) {
 		st.writing = true
 		st.mu.Unlock()
 
-		rest, err := st.writeFrames(dc, q, bp, block)
+		rest, restLast, err := st.writeFrames(dc, q, bp, block)
 		clear(q)
 		st.mu.Lock()
 		if cap(q) <= keepQueue {
@@ -258,7 +261,7 @@ func (st *stream) drain(bp *[]byte, block bool, pending []byte) {
 		switch {
 		case errors.Is(err, errWouldBlock):
 			if !block {
-				go st.drain(nil, true, rest)
+				go st.drain(nil, true, rest, restLast)
 				return
 			}
 		case err != nil:
@@ -266,14 +269,15 @@ func (st *stream) drain(bp *[]byte, block bool, pending []byte) {
 		default:
 			st.progress.Store(time.Now().UnixNano())
 		}
-		pending = rest
+		pending, pendingLast = rest, restLast
 	}
 }
 
 // writeFrames writes q in chunks of up to maxBatch bytes, one write each.
-// When a write would block (block false), it returns the bytes not written,
-// already framed, with errWouldBlock.
-func (st *stream) writeFrames(dc *detachedConn, q []*frame, bp *[]byte, block bool) (rest []byte, err error) {
+// It moves the session's cursor to the last id written. When a write would
+// block (block false), it returns the bytes not written, already framed,
+// and the last id among them, with errWouldBlock.
+func (st *stream) writeFrames(dc *detachedConn, q []*frame, bp *[]byte, block bool) (rest []byte, restLast uint64, err error) {
 	buf := append((*bp)[:0], make([]byte, chunkHead)...)
 	var last uint64
 	for i := 0; i < len(q); {
@@ -306,18 +310,19 @@ func (st *stream) writeFrames(dc *detachedConn, q []*frame, bp *[]byte, block bo
 						last = f.id
 					}
 				}
-				atomic.StoreUint64(&st.sess.cursor, last)
+				restLast = last
 			}
 			*bp = buf[:0]
-			return rest, err
+			return rest, restLast, err
 		}
 		if last != 0 {
 			atomic.StoreUint64(&st.sess.cursor, last)
+			last = 0
 		}
 		buf = buf[:chunkHead]
 	}
 	*bp = buf[:0]
-	return nil, nil
+	return nil, 0, nil
 }
 
 // write writes b to the connection: at once or not at all when block is
@@ -371,7 +376,7 @@ func (st *stream) end(dc *detachedConn, bp *[]byte) {
 		q := st.queue
 		st.queue = nil
 		st.mu.Unlock()
-		if _, err := st.writeFrames(dc, q, bp, true); err == nil {
+		if _, _, err := st.writeFrames(dc, q, bp, true); err == nil {
 			_, _ = st.write(dc, []byte("0\r\n\r\n"), true)
 		}
 	}
