@@ -290,7 +290,7 @@ func (d *Demo) Render() app.UI {
 				app.H2().Text("Connection"),
 				app.P().Body(app.Text("Client id "), app.Code().ID("client-id").Text(d.clientID)),
 				app.P().Body(app.Text("Reconnections "), app.Span().ID("reconnects").Text(d.reconnects)),
-				app.P().Body(app.Text("Server "), app.Span().ID("instance").Text(d.clock.Instance)),
+				app.P().Body(app.Text("Server "), app.Span().ID("instance").Text(d.stats.Instance)),
 			),
 			app.Section().Class("card").Body(
 				app.H2().Text("Channels"),

@@ -105,7 +105,6 @@ client.on('gap', () => say('Some messages were missed while disconnected and are
 client.on('message', ({ data }) => {
   if (data.channel === 'clock') {
     $('clock').textContent = clockText(data.payload);
-    $('instance').textContent = data.payload.instance;
     return;
   }
   add(data.channel || PRIVATE, data.payload);
@@ -181,6 +180,7 @@ async function pollStats() {
     if (res.ok) {
       const s = await res.json();
       $('clients').textContent = s.clients;
+      $('instance').textContent = s.instance;
       const rows = (s.channels || []).map((c) => {
         const tr = el('tr');
         tr.dataset.channel = c.name;
