@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -193,5 +194,39 @@ func TestStreamPathsHeadersAndWrappedWriter(t *testing.T) {
 			c.close()
 			srv.Close()
 		}
+	})
+}
+
+// A client that stops reading until the socket buffers are full, then
+// reads again, gets every event once and in order: the writes that would
+// have blocked are finished by the stream's own writer, chunk framing
+// intact.
+func TestStreamPathsStalledReaderCatchesUp(t *testing.T) {
+	bothPaths(t, func(t *testing.T, detached bool) {
+		ts := newTestServer(t, server.Config{HeartbeatInterval: -1, QueueSize: 1 << 16, WriteTimeout: time.Minute})
+		resp, cancel := ts.dial(t, nil, nil)
+		defer cancel()
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		eventually(t, func() bool { return ts.hub.ClientCount() == 1 }, "the stream")
+		big := strings.Repeat("x", 30<<10)
+		const n = 300 // about 9 MB: far more than loopback buffers hold
+		for i := range n {
+			require.NoError(t, ts.hub.Broadcast(fmt.Sprintf("%d %s", i, big)))
+		}
+		d := shared.NewDecoder(resp.Body, 1<<20)
+		ev, err := d.Next()
+		require.NoError(t, err)
+		require.Equal(t, shared.EventConnected, ev.Name)
+		for i := range n {
+			ev, err := d.Next()
+			require.NoError(t, err)
+			var env shared.Envelope
+			require.NoError(t, json.Unmarshal(ev.Data, &env))
+			var s string
+			require.NoError(t, json.Unmarshal(env.Payload, &s))
+			require.True(t, strings.HasPrefix(s, fmt.Sprintf("%d ", i)), "event %d out of order", i)
+		}
+		require.Equal(t, 1, ts.hub.ClientCount())
 	})
 }
