@@ -160,3 +160,46 @@ func BenchmarkPost(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSubscribeDuringSend is BenchmarkSubscribeChurn while another
+// goroutine publishes without pause to 10,000 subscribers: what a
+// subscription waits for the fan-out's hold on the registry.
+func BenchmarkSubscribeDuringSend(b *testing.B) {
+	h := benchHub(b, server.Config{QueueSize: 1 << 20})
+	bs, err := server.AttachStreams(h, "bench", 10000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bs.Close()
+	ids := bs.IDs()
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = h.Send("bench", benchPayload)
+			if i%64 == 63 {
+				bs.Drain()
+			}
+		}
+	}()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		id := ids[i%len(ids)]
+		i++
+		if err := h.Subscribe(id, "churn"); err != nil {
+			b.Fatal(err)
+		}
+		if err := h.Unsubscribe(id, "churn"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	close(stop)
+	<-done
+}

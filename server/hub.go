@@ -179,27 +179,65 @@ func (h *Hub) publish(t Topic, event string, data any) error {
 }
 
 // deliver is the broker's callback: encode once, queue for every recipient.
+// The recipients are listed under the read lock and queued to after it is
+// released, so that subscribing and connecting do not wait for a fan-out.
+// The broker calls deliver one message at a time, which keeps each
+// stream's queue in id order; a stream that ended meanwhile gets a frame
+// nobody writes, and a stream attached meanwhile starts after this id
+// (h.delivered), or replays it from the history, where it already is.
 func (h *Hub) deliver(m Message) {
 	f := encodeMessage(m)
 	h.mu.RLock()
-	defer h.mu.RUnlock()
 	h.delivered.Store(m.ID)
 	switch m.Topic.Kind {
 	case TopicChannel:
+		to := fanoutPool.Get().(*[]*stream)
 		for s := range h.subs[m.Topic.Name] {
 			if s.stream != nil {
-				s.stream.enqueue(f)
+				*to = append(*to, s.stream)
 			}
 		}
+		h.mu.RUnlock()
+		fanout(to, f)
 	case TopicClient:
 		if s := h.clients[m.Topic.Name]; s != nil && s.stream != nil {
 			s.stream.enqueue(f)
 		}
+		h.mu.RUnlock()
 	case TopicAll:
+		to := fanoutPool.Get().(*[]*stream)
 		for st := range h.attached {
-			st.enqueue(f)
+			*to = append(*to, st)
 		}
+		h.mu.RUnlock()
+		fanout(to, f)
+	default:
+		h.mu.RUnlock()
 	}
+}
+
+// fanoutPool holds the recipient lists of deliveries in progress.
+var fanoutPool = sync.Pool{New: func() any { return new([]*stream) }}
+
+// fanout queues f on every stream of *to, then recycles the list.
+func fanout(to *[]*stream, f *frame) {
+	for _, st := range *to {
+		st.enqueue(f)
+	}
+	clear(*to)
+	*to = (*to)[:0]
+	fanoutPool.Put(to)
+}
+
+// enqueueAll queues f on every attached stream.
+func (h *Hub) enqueueAll(f *frame) {
+	to := fanoutPool.Get().(*[]*stream)
+	h.mu.RLock()
+	for st := range h.attached {
+		*to = append(*to, st)
+	}
+	h.mu.RUnlock()
+	fanout(to, f)
 }
 
 // encodeMessage returns the wire form of m, shared by all its recipients.
@@ -605,12 +643,7 @@ func (h *Hub) heartbeatLoop(every time.Duration) {
 			return
 		case now := <-t.C:
 			b := strconv.AppendInt([]byte("event: heartbeat\ndata: "), now.UnixMilli(), 10)
-			f := &frame{b: append(b, '\n', '\n')}
-			h.mu.RLock()
-			for st := range h.attached {
-				st.enqueue(f)
-			}
-			h.mu.RUnlock()
+			h.enqueueAll(&frame{b: append(b, '\n', '\n')})
 		}
 	}
 }
