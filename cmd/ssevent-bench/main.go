@@ -100,8 +100,9 @@ func main() {
 		}
 		return
 	}
-	if o.n < 1 || o.m < 1 || o.size < 64 || o.conc < 1 || o.n > 100_000 || o.m > 1_000_000 {
-		fmt.Fprintln(os.Stderr, "ssevent-bench: need 1 ≤ -n ≤ 100000, 1 ≤ -m ≤ 1000000, -size ≥ 64, -conc ≥ 1")
+	// The client keeps 4 bytes of latency per delivery: bound the total.
+	if o.n < 1 || o.m < 1 || o.size < 64 || o.conc < 1 || o.n > 100_000 || o.m > 1_000_000 || o.n*o.m > 100_000_000 {
+		fmt.Fprintln(os.Stderr, "ssevent-bench: need 1 ≤ -n ≤ 100000, 1 ≤ -m ≤ 1000000, -n × -m ≤ 100000000, -size ≥ 64, -conc ≥ 1")
 		os.Exit(2)
 	}
 	res, err := run(o)
