@@ -64,7 +64,6 @@ func serve(impl string, queue int, cpuprofile string) error {
 	case "hub":
 		hub := server.New(server.Config{
 			MaxTotalConnections: -1,
-			Timeout:             -1,
 			QueueSize:           queue,
 			Logger:              slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		})
