@@ -61,7 +61,7 @@ func serve(impl string, queue int, cpuprofile string) error {
 	var s sender
 	mux := http.NewServeMux()
 	switch impl {
-	case "hub":
+	case "hub", "hub-std":
 		hub := server.New(server.Config{
 			MaxTotalConnections: -1,
 			QueueSize:           queue,
@@ -69,6 +69,17 @@ func serve(impl string, queue int, cpuprofile string) error {
 		})
 		e := echo.New()
 		e.HideBanner, e.HidePort = true, true
+		if impl == "hub-std" {
+			// A pass-through writer, as middleware would install: the
+			// hub keeps each stream on its request goroutine, as it
+			// does for HTTP/2 and TLS.
+			e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+				return func(c echo.Context) error {
+					c.Response().Writer = passWriter{c.Response().Writer}
+					return next(c)
+				}
+			})
+		}
 		e.Any("/events", hub.Handler)
 		mux.Handle("/events", e)
 		s = hubSender{hub}
@@ -213,6 +224,11 @@ func (p *profiler) stop() {
 	p.f.Close()
 	p.f = nil
 }
+
+// passWriter wraps a response writer and changes nothing.
+type passWriter struct{ http.ResponseWriter }
+
+func (w passWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 type hubSender struct{ hub *server.Hub }
 
