@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -304,6 +305,13 @@ func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWri
 	for {
 		select {
 		case <-st.wake:
+			// When events come fast (the last write was under a
+			// millisecond ago), let the publisher queue more before
+			// writing, so that a wake-up carries several events, not
+			// one. At a steady low rate this costs nothing.
+			if time.Now().UnixNano()-st.progress.Load() < int64(time.Millisecond) {
+				runtime.Gosched()
+			}
 			if err := st.flush(w, rc); err != nil {
 				st.kick(reasonWrite)
 				return false
