@@ -1,3 +1,7 @@
+//go:build !wasm
+
+// go-app's test engine runs on the host; under wasm it needs a DOM.
+
 package goapp_test
 
 import (
