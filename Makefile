@@ -26,8 +26,9 @@ vet: ## go vet (host and wasm) and gofmt.
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 .PHONY: test-go
-test-go: ## Host tests with the race detector.
+test-go: ## Host tests with the race detector; the hub's tests once more on its standard stream path.
 	$(GO) test -race -count=1 -timeout 20m ./...
+	SSEVENT_STANDARD_PATH=1 $(GO) test -race -count=1 -timeout 10m ./server/
 
 .PHONY: test-fuzz
 test-fuzz: ## A short run of every fuzz target.

@@ -28,7 +28,10 @@ import (
 // back to zero and the slots are free again.
 func TestExhaustionConnectionStorm(t *testing.T) {
 	const limit, storm = 40, 200
-	ts := newSecServer(t, server.Config{MaxTotalConnections: limit, Retry: 2 * time.Second, ResumeWindow: -1})
+	// Production timeouts: this tests the limit, and 200 connections at
+	// once on a loaded machine may take longer than the short test
+	// timeouts to have their headers read.
+	ts := newSecServerWith(t, server.Config{MaxTotalConnections: limit, Retry: 2 * time.Second, ResumeWindow: -1}, recommendedTimeouts)
 
 	// Watch the count while the storm lasts.
 	var peak atomic.Int64
