@@ -15,7 +15,11 @@ help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: test
-test: vet test-go test-wasm test-fuzz soak ## Everything CI runs: vet, gofmt, race tests, short fuzzing, soak.
+test: deps vet test-go test-wasm test-fuzz soak ## Everything CI runs: vet, gofmt, race tests, short fuzzing, soak.
+
+.PHONY: deps
+deps: ## Install what the tests need (chromium, redis-server, brotli) where possible.
+	@.ci/install-deps
 
 .PHONY: vet
 vet: ## go vet (host and wasm) and gofmt.
