@@ -143,6 +143,7 @@ func open(t *testing.T, kind string, cfg server.Config, opts map[string]any) *pa
 	e.GET("/ssevent/*", echo.WrapHandler(http.StripPrefix("/ssevent/", static.Handler())))
 	e.GET("/shim.html", func(c echo.Context) error { return c.HTML(200, shimPage) })
 	e.GET("/go.html", func(c echo.Context) error { return c.HTML(200, goPage) })
+	e.GET("/module.html", func(c echo.Context) error { return c.HTML(200, modulePage) })
 	if kind == "go" {
 		app := testApp(t)
 		e.GET("/app.wasm", func(c echo.Context) error {
@@ -521,7 +522,6 @@ c.on('message', (ev) => events.push({ type: 'message', channel: ev.data.channel,
 // The ES module finds the wasm beside itself and gives the same client.
 func TestBrowserESModule(t *testing.T) {
 	p := open(t, "shim", server.Config{}, nil)
-	p.srv.Config.Handler.(*echo.Echo).GET("/module.html", func(c echo.Context) error { return c.HTML(200, modulePage) })
 	if err := chromedp.Do(p.tab, chromedp.Navigate(p.srv.URL+"/module.html")); err != nil {
 		t.Fatal(err)
 	}
