@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ssevent/ssevent/internal/redistest"
 	"github.com/ssevent/ssevent/redisbroker"
 	"github.com/ssevent/ssevent/server"
 	"github.com/ssevent/ssevent/shared"
@@ -167,10 +168,10 @@ func TestResumeOnAnotherHub(t *testing.T) {
 }
 
 func TestRedisRestartMidStream(t *testing.T) {
-	r := startRedis(t)
+	r := redistest.Start(t)
 	prefix := testPrefix(t)
-	a := newNode(t, "a", r.url, prefix, server.Config{HeartbeatInterval: 50 * time.Millisecond})
-	b := newNode(t, "b", r.url, prefix, server.Config{HeartbeatInterval: 50 * time.Millisecond})
+	a := newNode(t, "a", r.URL(), prefix, server.Config{HeartbeatInterval: 50 * time.Millisecond})
+	b := newNode(t, "b", r.URL(), prefix, server.Config{HeartbeatInterval: 50 * time.Millisecond})
 	cl := connect(t, b.url, url.Values{"channels": {"news"}})
 	eventually(t, func() bool { return a.hub.ClientCount() == 1 }, "presence")
 
@@ -211,7 +212,7 @@ func TestRedisRestartMidStream(t *testing.T) {
 		eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(accepted) >= n }, "%d sends accepted", n)
 	}
 	waitAccepted(50)
-	r.kill()
+	r.Kill()
 	select {
 	case <-sawError:
 	case <-time.After(waitTimeout):
@@ -220,7 +221,7 @@ func TestRedisRestartMidStream(t *testing.T) {
 	mu.Lock()
 	n := len(accepted)
 	mu.Unlock()
-	r.start()
+	r.Restart()
 	waitAccepted(n + 50)
 	close(stop)
 	<-done
@@ -245,12 +246,12 @@ func TestRedisRestartMidStream(t *testing.T) {
 }
 
 func TestPublishWithoutRedis(t *testing.T) {
-	r := startRedis(t)
-	n := newNode(t, "a", r.url, testPrefix(t), server.Config{})
-	r.kill()
+	r := redistest.Start(t)
+	n := newNode(t, "a", r.URL(), testPrefix(t), server.Config{})
+	r.Kill()
 	err := n.hub.Send("news", 1)
 	require.ErrorIs(t, err, redisbroker.ErrUnavailable)
-	r.start()
+	r.Restart()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	for ctx.Err() == nil {

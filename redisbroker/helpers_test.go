@@ -1,21 +1,17 @@
 package redisbroker_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ssevent/ssevent/internal/leakcheck"
+	"github.com/ssevent/ssevent/internal/redistest"
 	"github.com/ssevent/ssevent/redisbroker"
 	"github.com/ssevent/ssevent/server"
 	"github.com/ssevent/ssevent/shared"
@@ -34,17 +31,6 @@ func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m)) }
 
 const waitTimeout = 15 * time.Second
 
-// redisServer is a redis-server of the test's own, on 127.0.0.1, with its
-// data in a temporary directory and an append-only file synced on every
-// write, so that a restart keeps what it accepted.
-type redisServer struct {
-	t    testing.TB
-	dir  string
-	port int
-	cmd  *exec.Cmd
-	url  string
-}
-
 var prefixes atomic.Int64
 
 // testPrefix returns a key prefix no other test uses, for a shared REDIS_URL.
@@ -53,68 +39,7 @@ func testPrefix(t testing.TB) string {
 }
 
 // redisURL returns REDIS_URL when set, or starts a redis-server.
-func redisURL(t testing.TB) string {
-	if u := os.Getenv("REDIS_URL"); u != "" {
-		return u
-	}
-	return startRedis(t).url
-}
-
-// startRedis starts a redis-server of the test's own; it fails the test
-// when there is none to run.
-func startRedis(t testing.TB) *redisServer {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatalf("redis-server not found; install it: apt-get install redis-server")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	require.NoError(t, l.Close())
-	r := &redisServer{t: t, dir: t.TempDir(), port: port, url: fmt.Sprintf("redis://127.0.0.1:%d/0", port)}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *redisServer) start() {
-	r.t.Helper()
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--dir", r.dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always",
-		"--protected-mode", "no", "--loglevel", "notice")
-	out, err := cmd.StdoutPipe()
-	require.NoError(r.t, err)
-	require.NoError(r.t, cmd.Start())
-	r.cmd = cmd
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
-				close(ready)
-				break
-			}
-		}
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	select {
-	case <-ready:
-	case <-time.After(waitTimeout):
-		r.t.Fatalf("redis-server on port %d not ready within %v", r.port, waitTimeout)
-	}
-}
-
-// kill ends redis-server at once, as a crash would.
-func (r *redisServer) kill() {
-	if r.cmd == nil {
-		return
-	}
-	_ = r.cmd.Process.Signal(syscall.SIGKILL)
-	_ = r.cmd.Wait()
-	r.cmd = nil
-}
-
-func (r *redisServer) stop() { r.kill() }
+func redisURL(t testing.TB) string { return redistest.URL(t) }
 
 // node is a hub behind its own HTTP server, on a shared Redis.
 type node struct {

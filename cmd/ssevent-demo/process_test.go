@@ -7,13 +7,10 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,50 +20,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ssevent/ssevent/internal/redistest"
 	"github.com/ssevent/ssevent/shared"
 )
-
-// redisURL returns REDIS_URL when set, or starts a redis-server of the
-// test's own on a free loopback port, with its data in a temp dir.
-func redisURL(t *testing.T) string {
-	t.Helper()
-	if u := os.Getenv("REDIS_URL"); u != "" {
-		return u
-	}
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatal("redis-server not found; install it: apt-get install redis-server")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	require.NoError(t, l.Close())
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--dir", t.TempDir(), "--save", "", "--appendonly", "no", "--protected-mode", "no")
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
-				close(ready)
-				break
-			}
-		}
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	select {
-	case <-ready:
-	case <-time.After(waitTimeout):
-		t.Fatalf("redis-server on port %d not ready within %v", port, waitTimeout)
-	}
-	return fmt.Sprintf("redis://127.0.0.1:%d/0", port)
-}
 
 // process is a demo running as its own process.
 type process struct {
@@ -145,7 +101,7 @@ func (p *process) terminate(t *testing.T) {
 
 func TestTwoProcessesShareAHubOnRedis(t *testing.T) {
 	_, bin := built(t)
-	redis := redisURL(t)
+	redis := redistest.URL(t)
 	a := startProcess(t, bin, redis)
 	b := startProcess(t, bin, redis)
 
