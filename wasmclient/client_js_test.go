@@ -438,3 +438,49 @@ func TestBadURLIsAJSError(t *testing.T) {
 		t.Fatalf("Err() = %#v", c.Err())
 	}
 }
+
+// waitFuncs waits until the client holds want js.Funcs.
+func waitFuncs(t *testing.T, want int64, when string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for wasmclient.LiveFuncs() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d js.Funcs held, want %d", when, wasmclient.LiveFuncs(), want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestFuncsReleased(t *testing.T) {
+	for _, path := range []string{"eventsource", "fetch"} {
+		t.Run(path, func(t *testing.T) {
+			base := wasmclient.LiveFuncs()
+			h := startHub(t)
+			opts := fast()
+			if path == "fetch" {
+				opts.Headers = map[string]string{"X-Test": "1"}
+			}
+			c := wasmclient.Connect(h.url, opts)
+			r := record(c, allNames...)
+			r.next(t, wasmclient.EventConnected)
+			held := wasmclient.LiveFuncs()
+
+			// A custom event's listener comes and goes with its handler.
+			remove := c.On("alert", func(wasmclient.Event) {})
+			remove()
+			waitFuncs(t, held, "after removing a handler")
+
+			// Subscribing awaits promises; a reconnect replaces the
+			// transport. Neither leaves anything behind.
+			if err := c.Subscribe("news"); err != nil {
+				t.Fatal(err)
+			}
+			h.Call("cut")
+			r.next(t, wasmclient.EventConnected)
+			waitFuncs(t, held, "after a reconnect")
+
+			c.Close()
+			waitFuncs(t, base, "after Close")
+		})
+	}
+}

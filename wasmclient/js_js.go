@@ -3,6 +3,7 @@
 package wasmclient
 
 import (
+	"sync/atomic"
 	"syscall/js"
 
 	"github.com/ssevent/ssevent/shared"
@@ -44,26 +45,42 @@ type result struct {
 	err error
 }
 
+// liveFuncs counts the js.Funcs the client holds: made by funcOf and not
+// yet given to release. Tests check it returns to zero.
+var liveFuncs atomic.Int64
+
+// funcOf is js.FuncOf, counted.
+func funcOf(fn func(this js.Value, args []js.Value) any) js.Func {
+	liveFuncs.Add(1)
+	return js.FuncOf(fn)
+}
+
+// release is js.Func.Release, counted.
+func release(f js.Func) {
+	f.Release()
+	liveFuncs.Add(-1)
+}
+
 // await blocks the calling goroutine (never a JavaScript callback) until the
 // promise settles. Its callbacks are released once it has.
 func await(p js.Value) (js.Value, error) {
 	ch := make(chan result, 1)
-	then := js.FuncOf(func(_ js.Value, args []js.Value) any {
+	then := funcOf(func(_ js.Value, args []js.Value) any {
 		ch <- result{v: arg0(args)}
 		return nil
 	})
-	catch := js.FuncOf(func(_ js.Value, args []js.Value) any {
+	catch := funcOf(func(_ js.Value, args []js.Value) any {
 		ch <- result{err: jsErr(arg0(args))}
 		return nil
 	})
 	if err := try(func() { p.Call("then", then, catch) }); err != nil {
-		then.Release()
-		catch.Release()
+		release(then)
+		release(catch)
 		return js.Undefined(), err
 	}
 	r := <-ch
-	then.Release()
-	catch.Release()
+	release(then)
+	release(catch)
 	return r.v, r.err
 }
 

@@ -94,7 +94,7 @@ func (t *eventSource) add(name string, fn func(js.Value)) {
 	if _, ok := t.funcs[name]; ok {
 		return
 	}
-	f := js.FuncOf(func(_ js.Value, args []js.Value) any {
+	f := funcOf(func(_ js.Value, args []js.Value) any {
 		fn(arg0(args))
 		return nil
 	})
@@ -116,7 +116,7 @@ func (t *eventSource) unlisten(name string) {
 	}
 	t.es.Call("removeEventListener", name, f)
 	delete(t.funcs, name)
-	f.Release()
+	release(f)
 }
 
 func (t *eventSource) close() {
@@ -127,7 +127,7 @@ func (t *eventSource) close() {
 	t.es.Call("close")
 	for name, f := range t.funcs {
 		t.es.Call("removeEventListener", name, f)
-		f.Release()
+		release(f)
 	}
 	t.funcs = nil
 }
