@@ -321,12 +321,10 @@ func (b *Broker) SaveSession(ctx context.Context, id string, rec server.SessionR
 	if ttl <= 0 {
 		ttl = b.opts.PresenceTTL + b.bopts.ResumeWindow
 	}
-	k := b.recordKey(id)
-	_, err := b.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, k, "c", strings.Join(rec.Channels, "\n"), "l", strconv.FormatUint(rec.Cursor, 10))
-		p.PExpire(ctx, k, ttl)
-		return nil
-	})
+	// A record another hub owns (it took the stream over) is left as it
+	// is: this save comes too late.
+	err := saveScript.Run(ctx, b.rdb, []string{b.recordKey(id)}, b.node,
+		strings.Join(rec.Channels, "\n"), strconv.FormatUint(rec.Cursor, 10), ttl.Milliseconds()).Err()
 	return unavailable(err)
 }
 
@@ -430,7 +428,7 @@ func (b *Broker) AttachSession(ctx context.Context, id string) error {
 	keys := []string{b.keySeq, b.keyFirst, b.keyLog, b.recordKey(id)}
 	ttl := b.opts.PresenceTTL + b.bopts.ResumeWindow
 	return unavailable(commandScript.Run(ctx, b.rdb, keys, b.opts.LogSize,
-		packCommand(server.CommandAttach, b.node, id, nil), ttl.Milliseconds()).Err())
+		packCommand(server.CommandAttach, b.node, id, nil), ttl.Milliseconds(), b.node).Err())
 }
 
 // ClientCount counts the streams of the live hubs.

@@ -136,12 +136,30 @@ return sid
 `)
 
 // commandScript: KEYS[4], when present, is a session record whose expiry
-// to set. ARGV: log size, command, expiry (ms).
+// to set. ARGV: log size, command, expiry (ms), and, when present, the hub
+// that now holds the session's stream: it becomes the record's owner, in
+// the same step as the command that tells the other hubs.
 var commandScript = script(`
-if #KEYS >= 4 then redis.call('PEXPIRE', KEYS[4], ARGV[3]) end
+if #KEYS >= 4 then
+  redis.call('PEXPIRE', KEYS[4], ARGV[3])
+  if ARGV[4] and redis.call('EXISTS', KEYS[4]) == 1 then redis.call('HSET', KEYS[4], 'o', ARGV[4]) end
+end
 local sid, prev = next_id(now_us())
 log_add(sid, prev, ARGV[1], ARGV[2])
 return sid
+`)
+
+// saveScript stores a session record on behalf of a hub, unless another
+// hub owns it: a hub that lost the session's stream to another may save
+// late, and must not overwrite what the new owner changed since.
+// KEYS[1] is the record. ARGV: hub, channels, cursor, expiry (ms).
+// Returns 1 when saved, 0 when another hub owns the record.
+var saveScript = redis.NewScript(`
+local o = redis.call('HGET', KEYS[1], 'o')
+if o and o ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'o', ARGV[1], 'c', ARGV[2], 'l', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
 `)
 
 // presenceScripts list the live hubs. KEYS[1] is the set of hubs, scored

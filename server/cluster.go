@@ -36,6 +36,8 @@ type ClusterBroker interface {
 	// SaveSession stores a session's record. ttl > 0 makes it expire that
 	// long from now unless saved again; ttl == 0 keeps it for as long as
 	// the session is in this hub's presence (plus the presence expiry).
+	// Once another hub has taken the session over (AttachSession), a save
+	// from this one changes nothing: it comes too late.
 	SaveSession(ctx context.Context, id string, rec SessionRecord, ttl time.Duration) error
 	// LoadSession returns a session's record; ok is false when no hub
 	// holds or remembers the session.
