@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/ssevent/ssevent/internal/leakcheck"
 	"github.com/ssevent/ssevent/internal/redistest"
+	"github.com/ssevent/ssevent/internal/ssetest"
 	"github.com/ssevent/ssevent/redisbroker"
 	"github.com/ssevent/ssevent/server"
 	"github.com/ssevent/ssevent/shared"
@@ -84,75 +84,33 @@ func newNode(t testing.TB, name, redisURL, prefix string, cfg server.Config) *no
 
 // client reads one stream with the protocol's own decoder.
 type client struct {
+	*ssetest.Stream
 	t         testing.TB
-	resp      *http.Response
-	cancel    context.CancelFunc
-	events    chan shared.Event
 	connected shared.Connected
 }
 
 func connect(t testing.TB, endpoint string, q url.Values, header ...http.Header) *client {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	u := endpoint
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	require.NoError(t, err)
-	for _, h := range header {
-		for k, v := range h {
-			req.Header[k] = v
-		}
+	var h http.Header
+	if len(header) > 0 {
+		h = header[0]
 	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		cancel()
-		t.Fatalf("GET %s: %d %s", u, resp.StatusCode, b)
-	}
-	c := &client{t: t, resp: resp, cancel: cancel, events: make(chan shared.Event, 1<<16)}
-	go func() {
-		defer close(c.events)
-		d := shared.NewDecoder(resp.Body, 0)
-		for {
-			ev, err := d.Next()
-			if err != nil {
-				return
-			}
-			if ev.Name != shared.EventHeartbeat {
-				c.events <- ev
-			}
-		}
-	}()
-	t.Cleanup(c.close)
-	ev := c.next()
-	require.Equal(t, shared.EventConnected, ev.Name)
-	require.NoError(t, json.Unmarshal(ev.Data, &c.connected))
+	c := &client{Stream: ssetest.Open(t, u, h, nil), t: t}
+	c.connected, _ = c.Connected(t)
 	return c
 }
 
 func (c *client) id() string { return c.connected.ClientID }
 
-func (c *client) close() {
-	c.cancel()
-	c.resp.Body.Close()
-}
+func (c *client) close() { c.Close() }
 
 func (c *client) next() shared.Event {
 	c.t.Helper()
-	select {
-	case ev, ok := <-c.events:
-		if !ok {
-			c.t.Fatalf("stream ended while waiting for an event")
-		}
-		return ev
-	case <-time.After(waitTimeout):
-		c.t.Fatalf("no event within %v", waitTimeout)
-	}
-	return shared.Event{}
+	return c.Next(c.t, nil)
 }
 
 // message reads the next event as a channel message.
@@ -170,17 +128,7 @@ func (c *client) message() (shared.Envelope, uint64) {
 // ended waits for the server to end the stream.
 func (c *client) ended() {
 	c.t.Helper()
-	deadline := time.After(waitTimeout)
-	for {
-		select {
-		case _, ok := <-c.events:
-			if !ok {
-				return
-			}
-		case <-deadline:
-			c.t.Fatalf("stream still open after %v", waitTimeout)
-		}
-	}
+	c.Ended(c.t)
 }
 
 // post sends a subscribe request and decodes the answer.

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ssevent/ssevent/internal/leakcheck"
+	"github.com/ssevent/ssevent/internal/ssetest"
 	"github.com/ssevent/ssevent/server"
 	"github.com/ssevent/ssevent/shared"
 )
@@ -54,11 +55,10 @@ func newTestServer(t testing.TB, cfg server.Config) *testServer {
 
 // sseClient reads one stream with the protocol's own decoder.
 type sseClient struct {
+	*ssetest.Stream
 	t         testing.TB
+	events    <-chan shared.Event // every event, heartbeats included
 	resp      *http.Response
-	cancel    context.CancelFunc
-	events    chan shared.Event
-	err       chan error // the reader's final error
 	connected shared.Connected
 	position  string // the connected event's id
 }
@@ -92,74 +92,35 @@ func (ts *testServer) connect(t testing.TB, query url.Values, header ...http.Hea
 // not nil) before they are decoded.
 func (ts *testServer) connectVia(t testing.TB, query url.Values, wrap func(io.Reader) io.Reader, header ...http.Header) *sseClient {
 	t.Helper()
+	u := ts.url
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
 	var h http.Header
 	if len(header) > 0 {
 		h = header[0]
 	}
-	resp, cancel := ts.dial(t, query, h)
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		cancel()
-		t.Fatalf("GET: status %d: %s", resp.StatusCode, body)
-	}
-	var body io.Reader = resp.Body
-	if wrap != nil {
-		body = wrap(body)
-	}
-	c := &sseClient{t: t, resp: resp, cancel: cancel, events: make(chan shared.Event, 4096), err: make(chan error, 1)}
-	go func() {
-		d := shared.NewDecoder(body, 0)
-		for {
-			ev, err := d.Next()
-			if err != nil {
-				close(c.events)
-				c.err <- err
-				return
-			}
-			c.events <- ev
-		}
-	}()
-	t.Cleanup(c.close)
-	ev := c.nextT(t)
-	require.Equal(t, shared.EventConnected, ev.Name)
-	require.NoError(t, json.Unmarshal(ev.Data, &c.connected))
-	c.position = ev.ID
+	s := ssetest.Open(t, u, h, wrap)
+	c := &sseClient{Stream: s, t: t, events: s.Events, resp: s.Resp}
+	c.connected, c.position = s.Connected(t)
 	return c
 }
 
 func (c *sseClient) id() string { return c.connected.ClientID }
 
 // close ends the stream from the client side.
-func (c *sseClient) close() {
-	c.cancel()
-	c.resp.Body.Close()
-}
+func (c *sseClient) close() { c.Close() }
 
 // next returns the next event other than a heartbeat.
 func (c *sseClient) next() shared.Event {
 	c.t.Helper()
-	return c.nextT(c.t)
+	return c.Next(c.t, nil)
 }
 
 // nextT is next failing t, for a client shared by subtests.
 func (c *sseClient) nextT(t testing.TB) shared.Event {
 	t.Helper()
-	timeout := time.NewTimer(waitTimeout)
-	defer timeout.Stop()
-	for {
-		select {
-		case ev, ok := <-c.events:
-			if !ok {
-				t.Fatalf("stream ended while waiting for an event")
-			}
-			if ev.Name != shared.EventHeartbeat {
-				return ev
-			}
-		case <-timeout.C:
-			t.Fatalf("no event within %v", waitTimeout)
-		}
-	}
+	return c.Next(t, nil)
 }
 
 // nextAny returns the next event, heartbeats included.
@@ -190,22 +151,12 @@ func (c *sseClient) message() (shared.Envelope, shared.Event) {
 // ended waits for the server to end the stream.
 func (c *sseClient) ended() {
 	c.t.Helper()
-	deadline := time.After(waitTimeout)
-	for {
-		select {
-		case _, ok := <-c.events:
-			if !ok {
-				return
-			}
-		case <-deadline:
-			c.t.Fatalf("stream still open after %v", waitTimeout)
-		}
-	}
+	c.Ended(c.t)
 }
 
-// nothingPending checks that no event other than heartbeats has arrived,
-// after a round trip that any earlier event would precede: the caller sends
-// a marker to the same client and expects it next.
+// expectNext reads the next event as a channel message and checks it.
+// After a marker the caller sent, it proves that nothing else was queued
+// for the client before it.
 func (c *sseClient) expectNext(channel string, payload string) {
 	c.t.Helper()
 	env, _ := c.message()

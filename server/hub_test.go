@@ -301,7 +301,13 @@ func TestMethodNotAllowed(t *testing.T) {
 func TestThousandClientsGetBroadcast(t *testing.T) {
 	const n = 1000
 	ts := newTestServer(t, server.Config{})
-	clients := make([]*sseClient, n)
+	// Raw responses: a decoder goroutine per client starts only after
+	// the broadcast.
+	type rawStream struct {
+		resp   *http.Response
+		cancel context.CancelFunc
+	}
+	clients := make([]rawStream, n)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var failed []string
@@ -318,15 +324,15 @@ func TestThousandClientsGetBroadcast(t *testing.T) {
 				resp.Body.Close()
 				return
 			}
-			c := &sseClient{t: t, resp: resp, cancel: cancel}
-			clients[i] = c
+			clients[i] = rawStream{resp, cancel}
 		}()
 	}
 	wg.Wait()
 	require.Empty(t, failed)
 	t.Cleanup(func() {
 		for _, c := range clients {
-			c.close()
+			c.cancel()
+			c.resp.Body.Close()
 		}
 	})
 	eventually(t, func() bool { return ts.hub.ClientCount() == n }, "1000 streams")

@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ssevent/ssevent/internal/browsertest"
+	"github.com/ssevent/ssevent/internal/ssetest"
 	"github.com/ssevent/ssevent/shared"
 )
 
@@ -160,63 +161,32 @@ func (s stats) subscribers(ch string) int {
 
 // stream reads one event stream with the protocol's decoder.
 type stream struct {
-	t      testing.TB
-	id     string
-	events chan shared.Event
-	cancel func()
+	*ssetest.Stream
+	t  testing.TB
+	id string
 }
 
 func openStream(t testing.TB, base string, channels ...string) *stream {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	u := base + "/events"
 	if len(channels) > 0 {
 		u += "?channels=" + url.QueryEscape(strings.Join(channels, ","))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	s := &stream{t: t, events: make(chan shared.Event, 1024), cancel: func() { cancel(); resp.Body.Close() }}
-	t.Cleanup(s.cancel)
-	go func() {
-		defer close(s.events)
-		d := shared.NewDecoder(resp.Body, 0)
-		for {
-			ev, err := d.Next()
-			if err != nil {
-				return
-			}
-			s.events <- ev
-		}
-	}()
-	ev := s.next()
-	require.Equal(t, shared.EventConnected, ev.Name)
-	var c shared.Connected
-	require.NoError(t, json.Unmarshal(ev.Data, &c))
+	s := &stream{Stream: ssetest.Open(t, u, nil, nil), t: t}
+	c, _ := s.Connected(t)
 	s.id = c.ClientID
 	return s
+}
+
+// isClock tells the clock channel's ticks, which arrive on their own.
+func isClock(ev shared.Event) bool {
+	return ev.Name == shared.EventMessage && bytes.Contains(ev.Data, []byte(`"channel":"clock"`))
 }
 
 // next returns the next event that is not a heartbeat or a clock tick.
 func (s *stream) next() shared.Event {
 	s.t.Helper()
-	deadline := time.After(waitTimeout)
-	for {
-		select {
-		case ev, ok := <-s.events:
-			if !ok {
-				s.t.Fatal("stream ended")
-			}
-			if ev.Name == shared.EventHeartbeat || (ev.Name == shared.EventMessage && bytes.Contains(ev.Data, []byte(`"channel":"clock"`))) {
-				continue
-			}
-			return ev
-		case <-deadline:
-			s.t.Fatalf("no event within %v", waitTimeout)
-		}
-	}
+	return s.Next(s.t, isClock)
 }
 
 // message reads the next event as a demo message.
@@ -239,15 +209,5 @@ func (s *stream) message(name string) (channel string, m message) {
 // ended waits for the server to end the stream.
 func (s *stream) ended() {
 	s.t.Helper()
-	deadline := time.After(waitTimeout)
-	for {
-		select {
-		case _, ok := <-s.events:
-			if !ok {
-				return
-			}
-		case <-deadline:
-			s.t.Fatalf("stream still open after %v", waitTimeout)
-		}
-	}
+	s.Ended(s.t)
 }

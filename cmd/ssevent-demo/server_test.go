@@ -57,7 +57,7 @@ func TestStats(t *testing.T) {
 	assert.Equal(t, 1, s.subscribers("room-1"), "channels seen in subscriptions are listed")
 	assert.Equal(t, strings.TrimPrefix(d.url, "http://"), s.Instance)
 
-	a.cancel()
+	a.Close()
 	require.Eventually(t, func() bool {
 		s := getStats(t, d.url)
 		return s.Clients == 1 && s.subscribers("room-1") == -1 && s.subscribers("news") == 1
@@ -119,7 +119,7 @@ func TestClockChannel(t *testing.T) {
 	s := openStream(t, d.url, clockChannel)
 	for {
 		select {
-		case ev := <-s.events:
+		case ev := <-s.Events:
 			if ev.Name != shared.EventMessage {
 				continue
 			}
