@@ -88,16 +88,9 @@ func BenchmarkSend(b *testing.B) {
 	}
 }
 
-// BenchmarkSubscribeChurn subscribes a client to a channel and unsubscribes
-// it, among 1,000 clients.
-func BenchmarkSubscribeChurn(b *testing.B) {
-	h := benchHub(b, server.Config{})
-	bs, err := server.AttachStreams(h, "bench", 1000)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer bs.Close()
-	ids := bs.IDs()
+// churn subscribes each of ids in turn to a channel and unsubscribes it,
+// once per iteration.
+func churn(b *testing.B, h *server.Hub, ids []string) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -110,6 +103,18 @@ func BenchmarkSubscribeChurn(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkSubscribeChurn subscribes a client to a channel and unsubscribes
+// it, among 1,000 clients.
+func BenchmarkSubscribeChurn(b *testing.B) {
+	h := benchHub(b, server.Config{})
+	bs, err := server.AttachStreams(h, "bench", 1000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bs.Close()
+	churn(b, h, bs.IDs())
 }
 
 // BenchmarkStreamChurn opens a session with its stream and ends it, among
@@ -171,7 +176,6 @@ func BenchmarkSubscribeDuringSend(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer bs.Close()
-	ids := bs.IDs()
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -187,18 +191,7 @@ func BenchmarkSubscribeDuringSend(b *testing.B) {
 			}
 		}
 	}()
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		id := ids[i%len(ids)]
-		i++
-		if err := h.Subscribe(id, "churn"); err != nil {
-			b.Fatal(err)
-		}
-		if err := h.Unsubscribe(id, "churn"); err != nil {
-			b.Fatal(err)
-		}
-	}
+	churn(b, h, bs.IDs())
 	b.StopTimer()
 	close(stop)
 	<-done
