@@ -280,7 +280,7 @@ func (b *Broker) Publish(ctx context.Context, msg server.Message) (uint64, error
 
 // History reads the held messages of topics after an id, with one script
 // so that what it returns is one moment's state.
-func (b *Broker) History(ctx context.Context, topics []server.Topic, after uint64) ([]server.Message, bool, error) {
+func (b *Broker) History(ctx context.Context, topics []server.Topic, after uint64, limit int) ([]server.Message, bool, error) {
 	if b.isClosed() {
 		return nil, false, server.ErrClosed
 	}
@@ -308,6 +308,9 @@ func (b *Broker) History(ctx context.Context, topics []server.Topic, after uint6
 		msgs = append(msgs, m)
 	}
 	slices.SortFunc(msgs, func(x, y server.Message) int { return cmp.Compare(x.ID, y.ID) })
+	if limit > 0 && len(msgs) > limit {
+		msgs = msgs[:limit]
+	}
 	return msgs, gap, nil
 }
 

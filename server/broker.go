@@ -65,10 +65,11 @@ type Broker interface {
 	// and hands it to every attached hub. It returns the ID.
 	Publish(ctx context.Context, msg Message) (uint64, error)
 	// History returns, in ID order, the held messages of the topics with
-	// an ID above after. gap is true when some messages of those topics
-	// with an ID above after are no longer held, or when after is not an
-	// ID this broker could have given.
-	History(ctx context.Context, topics []Topic, after uint64) (msgs []Message, gap bool, err error)
+	// an ID above after: the first limit of them when limit > 0, all of
+	// them otherwise. gap is true when some messages of those topics with
+	// an ID above after are no longer held, or when after is not an ID
+	// this broker could have given.
+	History(ctx context.Context, topics []Topic, after uint64, limit int) (msgs []Message, gap bool, err error)
 	// Forget drops a topic's history (a client session that ended).
 	Forget(ctx context.Context, t Topic) error
 	// Close detaches the hub and releases the broker's resources.
@@ -82,4 +83,16 @@ type Broker interface {
 // implement it is assumed to start at 0.
 type Positioner interface {
 	Position() uint64
+}
+
+// Epocher is implemented by brokers whose ids can start over: an in-memory
+// broker started again, a shared store that lost its data. Epoch names the
+// current sequence of ids (1 to shared.MaxEpochLen lowercase letters and
+// digits), and changes whenever the sequence starts over, so that the hub
+// can tell an id of the current sequence from one of another. It returns
+// "" while the broker cannot tell (its store is unreachable); the hub then
+// places no client's id. A broker that does not implement it has one
+// sequence forever.
+type Epocher interface {
+	Epoch() string
 }

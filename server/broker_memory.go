@@ -165,7 +165,7 @@ func (b *memoryBroker) compact() {
 	b.dead = 0
 }
 
-func (b *memoryBroker) History(_ context.Context, topics []Topic, after uint64) ([]Message, bool, error) {
+func (b *memoryBroker) History(_ context.Context, topics []Topic, after uint64, limit int) ([]Message, bool, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -199,6 +199,10 @@ func (b *memoryBroker) History(_ context.Context, topics []Topic, after uint64) 
 		}
 	}
 	slices.SortFunc(out, func(a, b Message) int { return cmp.Compare(a.ID, b.ID) })
+	if limit > 0 && len(out) > limit {
+		clear(out[limit:])
+		out = out[:limit]
+	}
 	return out, gap, nil
 }
 

@@ -25,6 +25,8 @@ const (
 	DefaultHistoryMaxBytes = 64 << 20
 	DefaultResumeWindow    = 2 * time.Minute
 	DefaultQueueSize       = 1024
+	DefaultQueueMaxBytes   = 1 << 20
+	DefaultReconnectJitter = 5 * time.Second
 	DefaultWriteTimeout    = 15 * time.Second
 )
 
@@ -107,10 +109,23 @@ type Config struct {
 	// client that falls that far behind is disconnected and recovers by
 	// replay. Defaults to 1024.
 	QueueSize int
-	// WriteTimeout bounds one write to a stream; a client that does not
-	// read for that long is disconnected. Defaults to 15s. Negative
-	// disables.
+	// QueueMaxBytes bounds the bytes waiting to be written to one stream:
+	// a client whose unwritten events pass it is disconnected and
+	// recovers by replay. Events are shared by the streams they are
+	// queued on, so this bounds what one stream holds back from being
+	// freed. A replay is not bound by it: it is read from the history at
+	// the client's pace. Defaults to 1 MiB.
+	QueueMaxBytes int
+	// WriteTimeout bounds how long a write to a stream may make no
+	// progress; a client that reads nothing for that long is
+	// disconnected. A client that reads slowly but steadily is not,
+	// however long its backlog takes. Defaults to 15s. Negative disables.
 	WriteTimeout time.Duration
+	// ReconnectJitter spreads out the reconnections of the clients of a
+	// server that shuts down: each stream ends with a "reconnect" event
+	// asking its client to come back after Retry plus a random delay of
+	// up to ReconnectJitter. Defaults to 5s. Negative means no jitter.
+	ReconnectJitter time.Duration
 
 	// Broker carries events between hubs and keeps their history. nil
 	// means an in-memory broker sized by the History fields: one process,
@@ -134,6 +149,8 @@ func (c Config) Validate() error {
 		return bad("MaxChannelsPerClient", "is negative")
 	case c.QueueSize < 0:
 		return bad("QueueSize", "is negative")
+	case c.QueueMaxBytes < 0:
+		return bad("QueueMaxBytes", "is negative")
 	case c.HistoryTTL < 0:
 		return bad("HistoryTTL", "is negative")
 	case c.HistoryMaxBytes < 0:
@@ -208,6 +225,10 @@ func (c Config) withDefaults() Config {
 	if c.QueueSize == 0 {
 		c.QueueSize = DefaultQueueSize
 	}
+	if c.QueueMaxBytes == 0 {
+		c.QueueMaxBytes = DefaultQueueMaxBytes
+	}
+	def(&c.ReconnectJitter, DefaultReconnectJitter)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -29,6 +29,10 @@ var (
 	// ErrTooManyConnections means the hub holds Config.MaxTotalConnections
 	// streams already.
 	ErrTooManyConnections = errors.New("ssevent: too many connections")
+	// ErrUnavailable is wrapped by the errors of calls that could not
+	// reach the broker's shared store in time (Redis down or hanging).
+	// Nothing was done; the call may be retried.
+	ErrUnavailable = errors.New("ssevent: broker unavailable")
 	// ErrInvalidConfig is wrapped by the error of Config.Validate.
 	ErrInvalidConfig = errors.New("ssevent: invalid config")
 )

@@ -67,10 +67,11 @@ func (h *Hub) handleGet(c echo.Context) error {
 	if lastID == "" {
 		lastID = q.Get(shared.QueryLastEventID)
 	}
-	after, err := shared.ParseEventID(lastID)
+	lastEventID, err := shared.ParseEventID(lastID)
 	if err != nil {
 		return refuse(c, http.StatusBadRequest, shared.CodeBadRequest, "malformed Last-Event-ID")
 	}
+	after := h.place(lastEventID)
 	resumeID := q.Get(shared.QueryClientID)
 	if resumeID != "" && !validClientID(resumeID) {
 		return refuse(c, http.StatusBadRequest, shared.CodeBadRequest, "malformed clientId")
@@ -144,12 +145,12 @@ func (h *Hub) handleGet(c echo.Context) error {
 	}
 	var posID string
 	if pos > 0 {
-		posID = shared.FormatEventID(pos)
+		posID = shared.EventID{Epoch: h.epoch(), Seq: pos}.String()
 	}
 	first, _ = shared.AppendEvent(first, &shared.Event{ID: posID, Name: shared.EventConnected, Data: data})
 
 	if after > 0 {
-		h.replay(r.Context(), st, set, after, shared.FormatEventID(after))
+		h.replay(r.Context(), st, set, after, lastID)
 	}
 	resp := c.Response()
 	detached = st.serve(r.Context(), r, resp, http.NewResponseController(resp.Writer), first)

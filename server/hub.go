@@ -615,7 +615,7 @@ func (h *Hub) replay(ctx context.Context, st *stream, channels []string, after u
 		topics = append(topics, Topic{Kind: TopicChannel, Name: ch})
 	}
 	topics = append(topics, Topic{Kind: TopicAll}, Topic{Kind: TopicClient, Name: st.sess.id})
-	msgs, gap, err := h.broker.History(ctx, topics, after)
+	msgs, gap, err := h.broker.History(ctx, topics, after, 0)
 	if err != nil {
 		h.log.Warn("ssevent: reading history for replay", "client", st.sess.id, "err", err)
 		gap = true
@@ -710,4 +710,21 @@ func (h *Hub) Close(ctx context.Context) error {
 		err = fmt.Errorf("ssevent: closing the broker: %w", berr)
 	}
 	return err
+}
+
+// epoch returns the broker's current epoch, "" for a broker without one.
+func (h *Hub) epoch() string {
+	if e, ok := h.broker.(Epocher); ok {
+		return e.Epoch()
+	}
+	return ""
+}
+
+// place returns the position in the current sequence that id names, or 0
+// when it names none: no id, or an id of another epoch.
+func (h *Hub) place(id shared.EventID) uint64 {
+	if id.Epoch != h.epoch() {
+		return 0
+	}
+	return id.Seq
 }

@@ -98,17 +98,28 @@ func FuzzParseChannels(f *testing.F) {
 }
 
 // FuzzParseEventID checks that accepted ids format back to themselves
-// (modulo leading zeros).
+// (modulo leading zeros of the sequence number), and that what a hub
+// formats parses back to the same id.
 func FuzzParseEventID(f *testing.F) {
 	f.Add("123")
 	f.Add("007")
+	f.Add("k3x9-42")
+	f.Add("ab-0001")
 	f.Fuzz(func(t *testing.T, s string) {
-		n, err := shared.ParseEventID(s)
+		id, err := shared.ParseEventID(s)
 		if err != nil || s == "" {
 			return
 		}
-		if strings.TrimLeft(s, "0") != strings.TrimLeft(shared.FormatEventID(n), "0") {
-			t.Fatalf("ParseEventID(%q) = %d", s, n)
+		if id.Epoch != "" && !shared.ValidEpoch(id.Epoch) {
+			t.Fatalf("ParseEventID(%q) accepted epoch %q", s, id.Epoch)
+		}
+		seq := s[strings.IndexByte(s, '-')+1:]
+		if strings.TrimLeft(seq, "0") != strings.TrimLeft(shared.EventID{Seq: id.Seq}.String(), "0") {
+			t.Fatalf("ParseEventID(%q) = %+v", s, id)
+		}
+		again, err := shared.ParseEventID(id.String())
+		if err != nil || again != id {
+			t.Fatalf("%+v formats as %q, which parses as %+v, %v", id, id.String(), again, err)
 		}
 	})
 }

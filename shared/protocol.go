@@ -24,6 +24,12 @@ const (
 	// Last-Event-ID) are no longer held by the server. Its data is a Gap
 	// object. The application should reload its state.
 	EventGap = "gap"
+	// EventReconnect is the last event of a stream the server ends because
+	// it is shutting down or restarting. Its data is a Reconnect object:
+	// the client should reconnect, keeping its id and last event id, after
+	// the delay it names, which the server spreads out so that its clients
+	// do not all come back at once.
+	EventReconnect = "reconnect"
 )
 
 // Client-side event names of the browser client. The server never sends an
@@ -142,6 +148,20 @@ type Gap struct {
 	Channels []string `json:"channels"`
 }
 
+// Reconnect is the data of the "reconnect" event.
+type Reconnect struct {
+	// Reason says why the stream ends: ReasonShutdown.
+	Reason string `json:"reason"`
+	// Retry is the delay, in milliseconds, after which to reconnect.
+	Retry int64 `json:"retry"`
+}
+
+// Reasons of a Reconnect event.
+const (
+	// ReasonShutdown: the server is shutting down or restarting.
+	ReasonShutdown = "shutdown"
+)
+
 // SubscribeRequest is the JSON body of a POST to the events endpoint.
 type SubscribeRequest struct {
 	Action   string   `json:"action"`
@@ -191,6 +211,7 @@ const (
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeHubClosed        = "hub_closed"
 	CodeStreamingBroken  = "streaming_unsupported"
+	CodeUnavailable      = "unavailable"
 	CodeInternal         = "internal_error"
 )
 
@@ -289,22 +310,72 @@ func ParseChannels(s string) ([]string, error) {
 	return out, nil
 }
 
-// FormatEventID formats a server event id for the id field.
-func FormatEventID(id uint64) string { return strconv.FormatUint(id, 10) }
+// EventID is a position in a hub's sequence of events: the id field of the
+// events it sends, and the Last-Event-ID a client presents to resume.
+//
+// Epoch names the sequence: a hub whose history starts over (an in-memory
+// hub restarted, a Redis whose data was lost) starts a new epoch, so that
+// an id from before, or from another hub, is never taken for a position in
+// the current sequence. Seq grows with every event of the epoch.
+type EventID struct {
+	Epoch string
+	Seq   uint64
+}
 
-// ParseEventID parses an event id the server gave: decimal digits, no sign,
-// at most 20 digits. An empty string is id 0 (no event seen). Anything else
-// gives an error wrapping ErrInvalidEventID.
-func ParseEventID(s string) (uint64, error) {
-	if s == "" {
-		return 0, nil
+// MaxEpochLen is the longest epoch, in bytes.
+const MaxEpochLen = 16
+
+// String returns the wire form: "<epoch>-<seq>", or the decimal seq alone
+// when the epoch is empty.
+func (id EventID) String() string {
+	return string(id.Append(nil))
+}
+
+// Append appends the wire form of id to dst.
+func (id EventID) Append(dst []byte) []byte {
+	if id.Epoch != "" {
+		dst = append(dst, id.Epoch...)
+		dst = append(dst, '-')
 	}
-	if len(s) > 20 || s[0] == '+' || s[0] == '-' {
-		return 0, ErrInvalidEventID
+	return strconv.AppendUint(dst, id.Seq, 10)
+}
+
+// ValidEpoch reports whether e can be an epoch: 1 to MaxEpochLen lowercase
+// letters and digits.
+func ValidEpoch(e string) bool {
+	if e == "" || len(e) > MaxEpochLen {
+		return false
+	}
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseEventID parses an id a server gave: an optional epoch and a dash,
+// then decimal digits (no sign, at most 20). An empty string is the zero
+// EventID: no event seen. Anything else gives an error wrapping
+// ErrInvalidEventID.
+func ParseEventID(s string) (EventID, error) {
+	if s == "" {
+		return EventID{}, nil
+	}
+	var id EventID
+	if i := strings.IndexByte(s, '-'); i >= 0 {
+		id.Epoch, s = s[:i], s[i+1:]
+		if !ValidEpoch(id.Epoch) {
+			return EventID{}, ErrInvalidEventID
+		}
+	}
+	if s == "" || len(s) > 20 || s[0] == '+' || s[0] == '-' {
+		return EventID{}, ErrInvalidEventID
 	}
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		return 0, ErrInvalidEventID
+		return EventID{}, ErrInvalidEventID
 	}
-	return n, nil
+	id.Seq = n
+	return id, nil
 }

@@ -53,16 +53,25 @@ func TestParseChannels(t *testing.T) {
 }
 
 func TestParseEventID(t *testing.T) {
-	for in, want := range map[string]uint64{"": 0, "0": 0, "42": 42, "18446744073709551615": 1<<64 - 1} {
+	for in, want := range map[string]shared.EventID{
+		"":                     {},
+		"0":                    {Seq: 0},
+		"42":                   {Seq: 42},
+		"18446744073709551615": {Seq: 1<<64 - 1},
+		"k3x9-42":              {Epoch: "k3x9", Seq: 42},
+		"0123456789abcdef-7":   {Epoch: "0123456789abcdef", Seq: 7},
+	} {
 		got, err := shared.ParseEventID(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got)
 	}
-	for _, bad := range []string{"-1", "+1", "1.5", "x", " 1", "18446744073709551616", "000000000000000000001"} {
+	for _, bad := range []string{"-1", "+1", "1.5", "x", " 1", "18446744073709551616", "000000000000000000001",
+		"ab-", "-", "AB-1", "a b-1", "ab--1", "ab-+1", "0123456789abcdefg-1", "ab-1-2", "é-1"} {
 		_, err := shared.ParseEventID(bad)
 		assert.ErrorIs(t, err, shared.ErrInvalidEventID, bad)
 	}
-	assert.Equal(t, "42", shared.FormatEventID(42))
+	assert.Equal(t, "42", shared.EventID{Seq: 42}.String())
+	assert.Equal(t, "k3x9-42", shared.EventID{Epoch: "k3x9", Seq: 42}.String())
 }
 
 func TestEnvelopeJSON(t *testing.T) {
