@@ -414,17 +414,32 @@ func TestInvalidChannelStops(t *testing.T) {
 }
 
 func TestMalformedDataIsAProtocolError(t *testing.T) {
-	h := startHub(t)
-	c := wasmclient.Connect(h.url, fast())
-	defer c.Close()
-	r := record(c, allNames...)
-	r.next(t, wasmclient.EventConnected)
-	h.Call("write", "data: {not json\n\n")
-	if ev := r.next(t, wasmclient.EventError); !errors.Is(ev.Err, wasmclient.ErrProtocol) {
-		t.Fatalf("error %v", ev.Err)
+	tests := []struct {
+		name  string
+		event string
+	}{
+		{"message not JSON", "data: {not json\n\n"},
+		{"connected not an object", "event: connected\ndata: 5\n\n"},
+		{"gap not an object", "event: gap\ndata: null\n\n"},
 	}
-	if ev := r.next(t, wasmclient.EventConnected); ev.ClientID != "client-1" {
-		t.Fatalf("reconnected as %q", ev.ClientID)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := startHub(t)
+			c := wasmclient.Connect(h.url, fast())
+			defer c.Close()
+			r := record(c, allNames...)
+			r.next(t, wasmclient.EventConnected)
+			h.Call("write", tt.event)
+			if ev := r.next(t, wasmclient.EventError); !errors.Is(ev.Err, wasmclient.ErrProtocol) {
+				t.Fatalf("error %v", ev.Err)
+			}
+			if ev := r.next(t, wasmclient.EventReconnecting); ev.Attempt != 1 {
+				t.Fatalf("reconnecting %+v", ev)
+			}
+			if ev := r.next(t, wasmclient.EventConnected); ev.ClientID != "client-1" {
+				t.Fatalf("reconnected as %q", ev.ClientID)
+			}
+		})
 	}
 }
 

@@ -166,6 +166,9 @@ func parseConnected(data string) (*shared.Connected, error) {
 	if err != nil {
 		return nil, err
 	}
+	if v.Type() != js.TypeObject {
+		return nil, ErrProtocol
+	}
 	c := &shared.Connected{
 		ClientID: str(v, "clientId"),
 		Channels: stringsOf(v.Get("channels")),
@@ -204,6 +207,9 @@ func parseGap(data string) (*shared.Gap, error) {
 	v, err := parseJSON(data)
 	if err != nil {
 		return nil, err
+	}
+	if v.Type() != js.TypeObject {
+		return nil, ErrProtocol
 	}
 	return &shared.Gap{LastEventID: str(v, "lastEventId"), Channels: stringsOf(v.Get("channels"))}, nil
 }
