@@ -52,8 +52,23 @@ export interface OpenEvent { type: 'open'; }
 export interface ConnectedEvent { type: 'connected'; data: ConnectedData; raw: string; }
 export interface MessageEvent<T = unknown> { type: 'message'; data: MessageData<T>; raw: string; id?: string; lastEventId?: string; }
 export interface ErrorEvent { type: 'error'; error: SSEventError; }
-export interface ReconnectingEvent { type: 'reconnecting'; attempt: number; /** ms */ delay: number; }
+export interface ReconnectingEvent {
+  type: 'reconnecting';
+  /** 1, 2, … for consecutive failures; 0 when the server asked for it with "reconnect" (not a failure). */
+  attempt: number;
+  /** ms */
+  delay: number;
+}
 export interface GapEvent { type: 'gap'; data: { lastEventId: string; channels: string[] }; raw: string; }
+/** Data of the "reconnect" event. */
+export interface ReconnectData {
+  /** Why the server ends the stream: "shutdown" (shutting down or restarting). */
+  reason: string;
+  /** ms the client waits before it reconnects by itself: the server's delay, bounded to 0..300000. */
+  retry: number;
+}
+/** The server ends the stream; the client reconnects by itself after data.retry ms, resuming where it was. */
+export interface ReconnectEvent { type: 'reconnect'; data: ReconnectData; raw: string; }
 export interface HeartbeatEvent { type: 'heartbeat'; data: number; raw: string; }
 /** A custom event sent with sendTo(id, data, name) or broadcast(data, name). */
 export interface CustomEvent<T = unknown> { type: string; data: T; raw: string; id?: string; lastEventId?: string; }
@@ -66,6 +81,7 @@ export interface EventMap {
   reconnecting: ReconnectingEvent;
   gap: GapEvent;
   heartbeat: HeartbeatEvent;
+  reconnect: ReconnectEvent;
 }
 
 /** Errors given to "error" handlers and rejected by subscribe/unsubscribe. */

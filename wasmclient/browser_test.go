@@ -31,6 +31,7 @@ import (
 	"github.com/ssevent/ssevent/internal/browsertest"
 	"github.com/ssevent/ssevent/internal/netcut"
 	"github.com/ssevent/ssevent/server"
+	"github.com/ssevent/ssevent/shared"
 	"github.com/ssevent/ssevent/static"
 )
 
@@ -76,10 +77,11 @@ const clients = [];
 for (let i = 0; i < (opts.clients || 1); i++) {
   const c = SSEvent.connect('/events', opts);
   clients.push(c);
-  for (const name of ['open', 'connected', 'message', 'error', 'reconnecting', 'gap', 'alert']) {
+  for (const name of ['open', 'connected', 'message', 'error', 'reconnecting', 'gap', 'reconnect', 'alert']) {
     c.on(name, (ev) => {
       if (name === 'connected' && window.tConnected === undefined) window.tConnected = performance.now();
-      const r = { client: i, type: name, id: ev.id || '', raw: ev.raw || '', attempt: ev.attempt || 0 };
+      const r = { client: i, type: name, id: ev.id || '', raw: ev.raw || '', attempt: ev.attempt || 0, delay: ev.delay || 0 };
+      if (name === 'reconnect') r.retry = ev.data.retry;
       if (name === 'message') { r.channel = ev.data.channel; r.payload = ev.data.payload; }
       if (name === 'alert') r.payload = ev.data;
       if (name === 'connected') { r.clientId = ev.data.clientId; r.resumed = ev.data.resumed; }
@@ -117,6 +119,8 @@ type rec struct {
 	ClientID string          `json:"clientId"`
 	Resumed  bool            `json:"resumed"`
 	Attempt  int             `json:"attempt"`
+	Delay    float64         `json:"delay"` // ms
+	Retry    float64         `json:"retry"` // ms
 	Code     string          `json:"code"`
 	Status   int             `json:"status"`
 	Message  string          `json:"message"`
@@ -137,9 +141,23 @@ var kinds = []string{"go", "shim"}
 func open(t *testing.T, kind string, cfg server.Config, opts map[string]any) *page {
 	t.Helper()
 	hub := server.New(cfg)
+	p := serve(t, kind, hub.Handler, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hub.Close(ctx)
+	}, opts)
+	p.hub = hub
+	return p
+}
+
+// serve serves events at /events and both pages, and loads the page of the
+// kind with the client options. stop runs at cleanup, before the server
+// closes and after the tab does.
+func serve(t *testing.T, kind string, events echo.HandlerFunc, stop func(), opts map[string]any) *page {
+	t.Helper()
 	e := echo.New()
 	e.HideBanner = true
-	e.Any("/events", hub.Handler)
+	e.Any("/events", events)
 	e.GET("/ssevent/*", echo.WrapHandler(http.StripPrefix("/ssevent/", static.Handler())))
 	e.GET("/shim.html", func(c echo.Context) error { return c.HTML(200, shimPage) })
 	e.GET("/go.html", func(c echo.Context) error { return c.HTML(200, goPage) })
@@ -156,12 +174,8 @@ func open(t *testing.T, kind string, cfg server.Config, opts map[string]any) *pa
 	srv.Listener = cut
 	srv.Start()
 	t.Cleanup(srv.Close)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		hub.Close(ctx)
-	})
-	p := &page{t: t, tab: browsertest.NewTab(t, 60*time.Second), hub: hub, srv: srv, net: cut}
+	t.Cleanup(stop)
+	p := &page{t: t, tab: browsertest.NewTab(t, 60*time.Second), srv: srv, net: cut}
 	if opts == nil {
 		opts = map[string]any{}
 	}
@@ -377,6 +391,102 @@ func TestBrowserReconnectLossless(t *testing.T) {
 		}
 		if got := p.hub.ClientsByChannel("news"); len(got) != 1 || got[0] != id {
 			t.Fatalf("channels not restored: %v", got)
+		}
+	})
+}
+
+// shutdownServer speaks just enough of the protocol to act out a server
+// that restarts: its first stream gets "connected" (with an id), one
+// message and, once end is closed, a "reconnect" event asking to come back
+// in retry; every later stream gets "connected" as a resumed session and
+// stays open. The hub is not used, so that this tests the client alone.
+type shutdownServer struct {
+	retry time.Duration
+	end   chan struct{}
+
+	mu      sync.Mutex
+	gets    []shutdownGet
+	endedAt time.Time // when the "reconnect" event was flushed
+}
+
+type shutdownGet struct {
+	at    time.Time
+	query url.Values
+}
+
+func (s *shutdownServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		http.Error(w, "GET only", http.StatusMethodNotAllowed)
+		return
+	}
+	s.mu.Lock()
+	s.gets = append(s.gets, shutdownGet{at: time.Now(), query: r.URL.Query()})
+	n := len(s.gets)
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	rc := http.NewResponseController(w)
+	send := func(ev shared.Event) {
+		b, err := shared.AppendEvent(nil, &ev)
+		if err != nil {
+			panic(err)
+		}
+		w.Write(b)
+		rc.Flush()
+	}
+	conn, _ := json.Marshal(shared.Connected{ClientID: "c-1", Channels: []string{"default"}, Resumed: n > 1})
+	send(shared.Event{Retry: 3 * time.Second, ID: fmt.Sprintf("k3x9ab-%d", 10*n), Name: shared.EventConnected, Data: conn})
+	if n > 1 {
+		<-r.Context().Done()
+		return
+	}
+	send(shared.Event{ID: "k3x9ab-11", Data: []byte(`{"channel":"default","payload":1}`)})
+	select {
+	case <-s.end:
+	case <-r.Context().Done():
+		return
+	}
+	data, _ := json.Marshal(shared.Reconnect{Reason: shared.ReasonShutdown, Retry: s.retry.Milliseconds()})
+	send(shared.Event{Retry: s.retry, Name: shared.EventReconnect, Data: data})
+	s.mu.Lock()
+	s.endedAt = time.Now()
+	s.mu.Unlock()
+}
+
+// A server that shuts down ends the stream with "reconnect": the client
+// comes back after the server's delay, not its backoff (a tenth of
+// reconnectDelay is a minute, longer than the test waits), as the same
+// client from its last event id, with no "error" event.
+func TestBrowserServerReconnect(t *testing.T) {
+	each(t, func(t *testing.T, kind string) {
+		srv := &shutdownServer{retry: 300 * time.Millisecond, end: make(chan struct{})}
+		p := serve(t, kind, echo.WrapHandler(srv), func() {}, map[string]any{"reconnectDelay": 600000})
+		p.connected(0, 1)
+		p.messages(0, `e.payload === 1`, 1)
+		close(srv.end)
+		if id := p.connected(0, 2); id != "c-1" {
+			t.Fatalf("reconnected as %q", id)
+		}
+		srv.mu.Lock()
+		gets, endedAt := srv.gets, srv.endedAt
+		srv.mu.Unlock()
+		if len(gets) != 2 {
+			t.Fatalf("%d GETs, want 2", len(gets))
+		}
+		// A lower bound only: a loaded machine may be late, never early.
+		if waited := gets[1].at.Sub(endedAt); waited < srv.retry {
+			t.Fatalf("reconnected %v after the reconnect event, before the server's %v", waited, srv.retry)
+		}
+		if q := gets[1].query; q.Get(shared.QueryClientID) != "c-1" || q.Get(shared.QueryLastEventID) != "k3x9ab-11" {
+			t.Fatalf("reconnect query %v", q)
+		}
+		if errs := p.events(`e.type === 'error'`); len(errs) != 0 {
+			t.Fatalf("error events %+v", errs)
+		}
+		rc := p.events(`e.type === 'reconnect'`)
+		rg := p.events(`e.type === 'reconnecting'`)
+		if len(rc) != 1 || rc[0].Retry != 300 || len(rg) != 1 || rg[0].Attempt != 0 || rg[0].Delay != 300 {
+			t.Fatalf("reconnect %+v, reconnecting %+v", rc, rg)
 		}
 	})
 }

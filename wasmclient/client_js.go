@@ -466,14 +466,23 @@ func (c *Client) run() {
 			c.stop(err)
 			return
 		}
-		attempt++
-		if max := c.opts.MaxReconnectAttempts; max > 0 && attempt > max {
-			c.stop(errors.Join(ErrMaxReconnectAttempts, err))
-			return
+		var d time.Duration
+		var rq *reconnectError
+		if errors.As(err, &rq) {
+			// The server asked for it: its delay, no error, and no
+			// failed attempt.
+			d = rq.delay
+			c.emit(Event{Type: EventReconnecting, Delay: d})
+		} else {
+			attempt++
+			if max := c.opts.MaxReconnectAttempts; max > 0 && attempt > max {
+				c.stop(errors.Join(ErrMaxReconnectAttempts, err))
+				return
+			}
+			d = bo.Delay(attempt, rand.Float64())
+			c.emit(Event{Type: EventError, Err: err})
+			c.emit(Event{Type: EventReconnecting, Attempt: attempt, Delay: d})
 		}
-		d := bo.Delay(attempt, rand.Float64())
-		c.emit(Event{Type: EventError, Err: err})
-		c.emit(Event{Type: EventReconnecting, Attempt: attempt, Delay: d})
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
@@ -642,8 +651,9 @@ func (c *Client) connectOnce() (connected bool, err error) {
 }
 
 // handle turns a server event into a client event. It returns the data of
-// a "connected" event.
-func (c *Client) handle(ev shared.Event) (*shared.Connected, error) {
+// a "connected" event, and a *reconnectError after a "reconnect" event: the
+// stream is over.
+func (c *Client) handle(ev shared.Event) (_ *shared.Connected, end error) {
 	out := Event{Type: ev.Name, ID: ev.ID, Data: string(ev.Data)}
 	switch ev.Name {
 	case shared.EventConnected:
@@ -684,6 +694,13 @@ func (c *Client) handle(ev shared.Event) (*shared.Connected, error) {
 			return nil, errors.Join(ErrProtocol, err)
 		}
 		out.ID, out.Gap = "", gap
+	case shared.EventReconnect:
+		rc, err := parseReconnect(out.Data)
+		if err != nil {
+			return nil, errors.Join(ErrProtocol, err)
+		}
+		out.ID, out.Reconnect = "", rc
+		end = &reconnectError{reason: rc.Reason, delay: time.Duration(rc.Retry) * time.Millisecond}
 	default:
 		out.Payload = shared.RawMessage(out.Data)
 	}
@@ -693,8 +710,22 @@ func (c *Client) handle(ev shared.Event) (*shared.Connected, error) {
 		c.mu.Unlock()
 	}
 	c.emit(out)
-	return nil, nil
+	return nil, end
 }
+
+// reconnectError ends a stream the server closed with a "reconnect" event:
+// the client comes back after delay, without counting a failure. It wraps
+// ErrStreamEnded, which is what Err reports with DisableAutoReconnect.
+type reconnectError struct {
+	reason string
+	delay  time.Duration
+}
+
+func (e *reconnectError) Error() string {
+	return ErrStreamEnded.Error() + ": the server asked to reconnect in " + e.delay.String() + " (" + e.reason + ")"
+}
+
+func (e *reconnectError) Unwrap() error { return ErrStreamEnded }
 
 // probe asks for the stream once more with fetch to learn why an
 // EventSource failed before it opened, since EventSource hides the status.
@@ -723,7 +754,7 @@ func notOK(status int) bool { return status != 200 }
 func isCustom(name string) bool {
 	switch name {
 	case EventOpen, EventError, EventReconnecting,
-		EventConnected, EventMessage, EventHeartbeat, EventGap:
+		EventConnected, EventMessage, EventHeartbeat, EventGap, EventReconnect:
 		return false
 	}
 	return shared.ValidEventName(name) == nil

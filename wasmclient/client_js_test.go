@@ -17,11 +17,14 @@ import (
 // (docs/PROTOCOL.md), enough to drive the client's logic under Node.
 const fakeHubJS = `(function () {
   const http = require('http');
-  const hub = { requests: [], streams: new Map(), n: 0, status: 0, heartbeat: 0, rejected: [], nextId: 100 };
+  const hub = { requests: [], streams: new Map(), n: 0, status: 0, heartbeat: 0, rejected: [], nextId: 100, epoch: '', waiting: [] };
+  // id gives the wire form of an event id: "<epoch>-<n>" once an epoch is set.
+  hub.id = (n) => (hub.epoch ? hub.epoch + '-' : '') + n;
   hub.server = http.createServer((req, res) => {
     const u = new URL(req.url, 'http://127.0.0.1');
-    const rec = { method: req.method, path: u.pathname, query: Object.fromEntries(u.searchParams), headers: req.headers };
+    const rec = { method: req.method, path: u.pathname, query: Object.fromEntries(u.searchParams), headers: req.headers, at: performance.now() };
     hub.requests.push(rec);
+    if (req.method === 'GET') hub.waiting.splice(0).forEach((resolve) => resolve(rec));
     if (req.method === 'POST') {
       let body = '';
       req.on('data', (d) => { body += d; });
@@ -55,13 +58,25 @@ const fakeHubJS = `(function () {
     const st = { id, res, channels };
     hub.streams.set(id, st);
     hub.last = st;
-    res.write('retry: 3000\n\nevent: connected\ndata: ' + JSON.stringify({ clientId: id, channels, resumed, heartbeat: hub.heartbeat }) + '\n\n');
+    // With an epoch, "connected" carries the stream's starting position.
+    const start = hub.epoch ? 'id: ' + hub.id(hub.nextId) + '\n' : '';
+    res.write('retry: 3000\n\n' + start + 'event: connected\ndata: ' + JSON.stringify({ clientId: id, channels, resumed, heartbeat: hub.heartbeat }) + '\n\n');
   });
   hub.listen = () => new Promise((resolve) => hub.server.listen(0, '127.0.0.1', () => resolve('http://127.0.0.1:' + hub.server.address().port + '/events')));
   hub.write = (s) => { hub.last.res.write(s); };
-  hub.send = (channel, payload) => { hub.write('id: ' + (++hub.nextId) + '\ndata: ' + JSON.stringify({ channel, payload }) + '\n\n'); };
-  hub.custom = (name, payload) => { hub.write('id: ' + (++hub.nextId) + '\nevent: ' + name + '\ndata: ' + JSON.stringify(payload) + '\n\n'); };
+  hub.send = (channel, payload) => { hub.write('id: ' + hub.id(++hub.nextId) + '\ndata: ' + JSON.stringify({ channel, payload }) + '\n\n'); };
+  hub.custom = (name, payload) => { hub.write('id: ' + hub.id(++hub.nextId) + '\nevent: ' + name + '\ndata: ' + JSON.stringify(payload) + '\n\n'); };
   hub.cut = () => { hub.last.res.destroy(); };
+  // reconnect ends the stream as a server shutting down does; data defaults
+  // to {"reason":"shutdown","retry":retry}. endedAt is when it was written.
+  hub.reconnect = (retry, data) => {
+    data = data === undefined ? JSON.stringify({ reason: 'shutdown', retry }) : data;
+    hub.write((Number.isInteger(retry) && retry >= 0 ? 'retry: ' + retry + '\n' : '') + 'event: reconnect\ndata: ' + data + '\n\n');
+    hub.endedAt = performance.now();
+    hub.last.res.end();
+  };
+  // nextGet resolves with the record of the next GET.
+  hub.nextGet = () => new Promise((resolve) => hub.waiting.push(resolve));
   hub.gets = () => hub.requests.filter((r) => r.method === 'GET').length;
   hub.close = () => { hub.server.closeAllConnections(); hub.server.close(); };
   return hub;
@@ -147,9 +162,29 @@ func (r *recorder) next(t *testing.T, typ string) wasmclient.Event {
 	}
 }
 
+// until waits for the next event of the given type and returns it with
+// the events before it.
+func (r *recorder) until(t *testing.T, typ string) []wasmclient.Event {
+	t.Helper()
+	var evs []wasmclient.Event
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case ev := <-r.ch:
+			evs = append(evs, ev)
+			if ev.Type == typ {
+				return evs
+			}
+		case <-deadline:
+			t.Fatalf("no %q event after %+v", typ, evs)
+		}
+	}
+}
+
 var allNames = []string{
 	wasmclient.EventOpen, wasmclient.EventConnected, wasmclient.EventMessage,
 	wasmclient.EventError, wasmclient.EventReconnecting, wasmclient.EventGap,
+	wasmclient.EventReconnect,
 }
 
 func fast() wasmclient.Options {
@@ -302,6 +337,123 @@ func TestReconnectResumes(t *testing.T) {
 	}
 }
 
+// The server ends the stream with "reconnect": the client comes back after
+// the server's delay, not its own backoff, as the same client with its
+// channels and last event id, and says so without an "error".
+func TestServerReconnect(t *testing.T) {
+	for _, path := range []string{"eventsource", "fetch"} {
+		t.Run(path, func(t *testing.T) {
+			h := startHub(t)
+			h.Set("epoch", "k3x9ab")
+			opts := wasmclient.Options{
+				// The backoff would wait at least a tenth of this, 6
+				// minutes: only the server's delay explains a return
+				// within the test's wait.
+				ReconnectDelay:       time.Hour,
+				MaxReconnectDelay:    time.Hour,
+				MaxReconnectAttempts: 1,
+				Channels:             []string{"news"},
+			}
+			if path == "fetch" {
+				opts.Headers = map[string]string{"X-Test": "1"}
+			}
+			c := wasmclient.Connect(h.url, opts)
+			defer c.Close()
+			r := record(c, allNames...)
+			r.next(t, wasmclient.EventConnected)
+			h.Call("send", "news", 1)
+			if ev := r.next(t, wasmclient.EventMessage); ev.ID != "k3x9ab-101" {
+				t.Fatalf("message id %q", ev.ID)
+			}
+
+			next := h.Call("nextGet")
+			h.Call("reconnect", 300)
+			evs := r.until(t, wasmclient.EventReconnecting)
+			ev := evs[len(evs)-1]
+			if ev.Attempt != 0 || ev.Delay != 300*time.Millisecond {
+				t.Fatalf("reconnecting %+v", ev)
+			}
+			var rc *shared.Reconnect
+			for _, ev := range evs {
+				switch ev.Type {
+				case wasmclient.EventReconnect:
+					rc = ev.Reconnect
+				case wasmclient.EventError:
+					t.Fatalf("error event %v", ev.Err)
+				}
+			}
+			if rc == nil || rc.Reason != shared.ReasonShutdown || rc.Retry != 300 {
+				t.Fatalf("reconnect event %+v in %+v", rc, evs)
+			}
+
+			req := await(t, next)
+			// A lower bound only: a loaded machine may be late, never early.
+			if waited := req.Get("at").Float() - h.Get("endedAt").Float(); waited < 300 {
+				t.Fatalf("reconnected after %.1f ms, before the server's 300 ms", waited)
+			}
+			if h.lastQuery(shared.QueryClientID) != "client-1" || h.lastQuery(shared.QueryLastEventID) != "k3x9ab-101" ||
+				h.lastQuery(shared.QueryChannels) != "default,news" {
+				t.Fatalf("reconnect query %v", js.Global().Get("JSON").Call("stringify", req.Get("query")))
+			}
+			if path == "fetch" && h.lastHeader(shared.HeaderLastEventID) != "k3x9ab-101" {
+				t.Fatalf("Last-Event-ID %q", h.lastHeader(shared.HeaderLastEventID))
+			}
+			evs = r.until(t, wasmclient.EventConnected)
+			if ev := evs[len(evs)-1]; !ev.Connected.Resumed || ev.ClientID != "client-1" {
+				t.Fatalf("not resumed: %+v", ev.Connected)
+			}
+			for _, ev := range evs {
+				if ev.Type == wasmclient.EventError {
+					t.Fatalf("error event %v", ev.Err)
+				}
+			}
+			if n := h.Call("gets").Int(); n != 2 {
+				t.Fatalf("%d GETs, want 2", n)
+			}
+
+			// The stream after it works as before, and its starting
+			// position is kept.
+			h.Call("send", "news", 2)
+			if ev := r.next(t, wasmclient.EventMessage); ev.ID != "k3x9ab-102" || string(ev.Payload) != "2" {
+				t.Fatalf("message after the reconnect %+v", ev)
+			}
+		})
+	}
+}
+
+// The client bounds the server's delay to [0, MaxServerRetry].
+func TestServerReconnectBounds(t *testing.T) {
+	tests := []struct {
+		name  string
+		retry float64
+		want  time.Duration
+	}{
+		{"absurd delay is cut", 1e300, wasmclient.MaxServerRetry},
+		{"just above the bound is cut", float64((wasmclient.MaxServerRetry + time.Millisecond) / time.Millisecond), wasmclient.MaxServerRetry},
+		{"negative is at once", -5, 0},
+		{"zero is at once", 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := startHub(t)
+			c := wasmclient.Connect(h.url, wasmclient.Options{ReconnectDelay: time.Hour})
+			defer c.Close()
+			r := record(c, allNames...)
+			r.next(t, wasmclient.EventConnected)
+			h.Call("reconnect", tt.retry)
+			if ev := r.next(t, wasmclient.EventReconnect); ev.Reconnect.Retry != tt.want.Milliseconds() {
+				t.Fatalf("reconnect event %+v", ev.Reconnect)
+			}
+			if ev := r.next(t, wasmclient.EventReconnecting); ev.Delay != tt.want || ev.Attempt != 0 {
+				t.Fatalf("reconnecting %+v", ev)
+			}
+			if tt.want == 0 {
+				r.next(t, wasmclient.EventConnected)
+			}
+		})
+	}
+}
+
 func TestRefusals(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -376,19 +528,30 @@ func TestCloseStopsEverything(t *testing.T) {
 }
 
 func TestDisableAutoReconnect(t *testing.T) {
-	h := startHub(t)
-	opts := fast()
-	opts.DisableAutoReconnect = true
-	c := wasmclient.Connect(h.url, opts)
-	r := record(c, allNames...)
-	r.next(t, wasmclient.EventConnected)
-	h.Call("cut")
-	if ev := r.next(t, wasmclient.EventError); !errors.Is(ev.Err, wasmclient.ErrStreamEnded) {
-		t.Fatalf("error %v", ev.Err)
+	tests := []struct {
+		name string
+		end  func(h *fakeHub)
+	}{
+		{"dropped", func(h *fakeHub) { h.Call("cut") }},
+		{"server asks to reconnect", func(h *fakeHub) { h.Call("reconnect", 0) }},
 	}
-	<-c.Done()
-	if !errors.Is(c.Err(), wasmclient.ErrStreamEnded) || h.Call("gets").Int() != 1 {
-		t.Fatalf("Err() = %v after %d GETs", c.Err(), h.Call("gets").Int())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := startHub(t)
+			opts := fast()
+			opts.DisableAutoReconnect = true
+			c := wasmclient.Connect(h.url, opts)
+			r := record(c, allNames...)
+			r.next(t, wasmclient.EventConnected)
+			tt.end(h)
+			if ev := r.next(t, wasmclient.EventError); !errors.Is(ev.Err, wasmclient.ErrStreamEnded) {
+				t.Fatalf("error %v", ev.Err)
+			}
+			<-c.Done()
+			if !errors.Is(c.Err(), wasmclient.ErrStreamEnded) || h.Call("gets").Int() != 1 {
+				t.Fatalf("Err() = %v after %d GETs", c.Err(), h.Call("gets").Int())
+			}
+		})
 	}
 }
 
@@ -421,6 +584,10 @@ func TestMalformedDataIsAProtocolError(t *testing.T) {
 		{"message not JSON", "data: {not json\n\n"},
 		{"connected not an object", "event: connected\ndata: 5\n\n"},
 		{"gap not an object", "event: gap\ndata: null\n\n"},
+		{"reconnect not an object", "event: reconnect\ndata: 300\n\n"},
+		// Without a delay it is not a reconnect the server asked for: a
+		// failure, backed off as usual.
+		{"reconnect without retry", "event: reconnect\ndata: {\"reason\":\"shutdown\"}\n\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,8 +42,23 @@
 // an EventSource fails before it opened, the client asks once more with fetch
 // to learn the status, and drops that answer's body at once.
 //
+// A server that shuts down or restarts ends each stream with a "reconnect"
+// event naming a delay, which it spreads out among its clients. The client
+// delivers that event to its handlers, closes the stream, emits
+// "reconnecting" with Attempt 0 and the server's delay, and reconnects after
+// exactly that delay, as above: same id, channels and last event id, so
+// nothing is lost. No "error" is emitted, the wait is not the backoff, and it
+// is not a failed attempt toward MaxReconnectAttempts. The delay is bounded
+// to [0, MaxServerRetry] (5 minutes), not by MaxReconnectDelay, which caps
+// only the backoff. A "reconnect" event without a numeric retry is a
+// protocol error, handled as a dropped stream; a stream that ends without a
+// "reconnect" event is a dropped stream.
+//
 // A stream that stays silent for three heartbeat intervals (the interval the
 // hub announces in "connected") is taken as dead and reconnected.
+//
+// Event ids are opaque strings (the hub's are "<epoch>-<seq>"): the client
+// keeps the last one it received and presents it, never compares them.
 //
 // # Concurrency
 //

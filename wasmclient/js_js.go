@@ -213,3 +213,18 @@ func parseGap(data string) (*shared.Gap, error) {
 	}
 	return &shared.Gap{LastEventID: str(v, "lastEventId"), Channels: stringsOf(v.Get("channels"))}, nil
 }
+
+// parseReconnect reads the data of a "reconnect" event. Retry must be a
+// number; it is bounded as serverRetry says, so that it fits and matches the
+// delay the client waits.
+func parseReconnect(data string) (*shared.Reconnect, error) {
+	v, err := parseJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	if v.Type() != js.TypeObject || v.Get("retry").Type() != js.TypeNumber {
+		return nil, ErrProtocol
+	}
+	d := serverRetry(v.Get("retry").Float())
+	return &shared.Reconnect{Reason: str(v, "reason"), Retry: d.Milliseconds()}, nil
+}

@@ -24,7 +24,8 @@ const (
 	// EventReconnecting unless the client stops for good.
 	EventError = shared.EventError
 	// EventReconnecting is emitted before the client waits to reconnect;
-	// Event.Attempt and Event.Delay are set.
+	// Event.Attempt and Event.Delay are set. Attempt is 0 when the server
+	// asked for the reconnection with EventReconnect.
 	EventReconnecting = shared.EventReconnecting
 	// EventGap says that events missed while disconnected are no longer
 	// held by the hub; Event.Gap is set. Reload the application's state.
@@ -32,6 +33,12 @@ const (
 	// EventHeartbeat is the hub's keep-alive; Event.Data is its time in Unix
 	// milliseconds.
 	EventHeartbeat = shared.EventHeartbeat
+	// EventReconnect is the last event of a stream the server ends because
+	// it shuts down or restarts; Event.Reconnect is set. The client then
+	// reconnects by itself after the delay the server named (see
+	// MaxServerRetry), keeping its id, channels and last event id: handle
+	// it only to tell the user.
+	EventReconnect = shared.EventReconnect
 )
 
 // Ready states, as EventSource.readyState reports them.
@@ -50,6 +57,13 @@ const (
 	DefaultMaxReconnectDelay = 30 * time.Second
 )
 
+// MaxServerRetry bounds the delay a "reconnect" event can ask for: a longer
+// one is cut to it. It is not tied to Options.MaxReconnectDelay, which caps
+// the client's own backoff after failures: the server spreads its clients'
+// returns over its ReconnectJitter, and a client setting should not undo
+// that spread.
+const MaxServerRetry = 5 * time.Minute
+
 // Options configure a Client. The zero value is ready to use: automatic
 // reconnection on, unlimited attempts, a 3 s base delay, EventSource.
 type Options struct {
@@ -57,17 +71,20 @@ type Options struct {
 	// channel.
 	Channels []string
 	// DisableAutoReconnect stops the client at the first dropped or refused
-	// stream instead of reconnecting.
+	// stream instead of reconnecting, and also when the server ends the
+	// stream with a "reconnect" event (Err then wraps ErrStreamEnded).
 	DisableAutoReconnect bool
 	// MaxReconnectAttempts is how many consecutive reconnection attempts
 	// may fail before the client gives up with ErrMaxReconnectAttempts.
-	// Zero or less means unlimited.
+	// Zero or less means unlimited. A stream the server ends with a
+	// "reconnect" event is not a failure.
 	MaxReconnectAttempts int
 	// ReconnectDelay is the base of the exponential backoff. Defaults to
 	// 3s.
 	ReconnectDelay time.Duration
 	// MaxReconnectDelay caps the backoff. Defaults to 30s, and is never
-	// below ReconnectDelay.
+	// below ReconnectDelay. It does not bound the delay a "reconnect"
+	// event asks for (see MaxServerRetry).
 	MaxReconnectDelay time.Duration
 	// Headers are sent with every request. When set, the stream is read
 	// with fetch and a ReadableStream instead of EventSource, which cannot
@@ -99,9 +116,16 @@ type Event struct {
 	Connected *shared.Connected
 	// Gap is the data of a "gap" event.
 	Gap *shared.Gap
+	// Reconnect is the data of a "reconnect" event. Retry, in
+	// milliseconds, is the delay the client waits: the server's, bounded
+	// to [0, MaxServerRetry].
+	Reconnect *shared.Reconnect
 	// Err is the failure of an "error" event.
 	Err error
-	// Attempt is the attempt number (from 1) of a "reconnecting" event.
+	// Attempt is the attempt number (from 1) of a "reconnecting" event
+	// after a failure, or 0 when the server asked for the reconnection:
+	// that one is not a failure and does not count toward
+	// Options.MaxReconnectAttempts.
 	Attempt int
 	// Delay is how long the client waits before that attempt.
 	Delay time.Duration
@@ -248,6 +272,19 @@ func (b Backoff) limits() (base, max time.Duration) {
 		max = base
 	}
 	return base, max
+}
+
+// serverRetry turns the retry of a "reconnect" event, in milliseconds, into
+// the delay the client waits: negative counts as 0, and anything above
+// MaxServerRetry (or not a number) as MaxServerRetry.
+func serverRetry(ms float64) time.Duration {
+	switch {
+	case ms < 0:
+		return 0
+	case !(ms <= float64(MaxServerRetry/time.Millisecond)): // NaN too
+		return MaxServerRetry
+	}
+	return time.Duration(ms * float64(time.Millisecond))
 }
 
 // backoff returns the Backoff of the options.

@@ -40,7 +40,7 @@ type signal struct {
 }
 
 // Names an EventSource always listens to.
-var fixedNames = []string{shared.EventConnected, shared.EventMessage, shared.EventHeartbeat, shared.EventGap}
+var fixedNames = []string{shared.EventConnected, shared.EventMessage, shared.EventHeartbeat, shared.EventGap, shared.EventReconnect}
 
 // eventSource is the EventSource transport.
 type eventSource struct {

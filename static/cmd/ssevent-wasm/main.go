@@ -196,7 +196,8 @@ func closeClient(args []js.Value) any {
 
 // deliver hands an event to the shim's emit function, shaped as the seed's
 // API: message events carry {data: {channel, payload}, raw}, custom events
-// {data: payload, raw}.
+// {data: payload, raw}, server events (connected, gap, reconnect…) their
+// parsed data and raw.
 func (e *entry) deliver(ev wasmclient.Event) {
 	obj := js.Global().Get("Object").New()
 	obj.Set("type", ev.Type)
@@ -214,6 +215,10 @@ func (e *entry) deliver(ev wasmclient.Event) {
 	default:
 		obj.Set("raw", ev.Data)
 		if data, err := parse(ev.Data); err == nil {
+			if ev.Reconnect != nil {
+				// The delay the client waits: the server's, bounded.
+				data.Set("retry", ev.Reconnect.Retry)
+			}
 			obj.Set("data", data)
 		} else {
 			obj.Set("data", ev.Data)

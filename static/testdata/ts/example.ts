@@ -37,6 +37,11 @@ client.on<Notification>('alert', ({ data }) => {
 client.on('open', () => {});
 client.on('error', ({ error }) => console.log(error.code, error.status));
 client.on('reconnecting', ({ attempt, delay }) => console.log(attempt * delay));
+client.on('reconnect', ({ data }) => {
+  const ms: number = data.retry;
+  const reason: string = data.reason;
+  console.log(`server ${reason}: back in ${ms} ms`);
+});
 
 const handler = () => {};
 client.on('gap', handler);
@@ -57,5 +62,7 @@ named('/other').close();
 connectSSE('/events', { reconnectDelay: '3s' });
 // @ts-expect-error channels are strings
 client.subscribe(42);
+// @ts-expect-error the reconnect event's retry is a number of milliseconds
+client.on('reconnect', ({ data }) => data.retry.toUpperCase());
 
 console.log(state, maybeId, up);

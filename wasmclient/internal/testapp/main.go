@@ -5,7 +5,7 @@
 // with the same shape as the shim's test page (see browser_test.go):
 //
 //	window.appOptions  {headers, channels, maxReconnectAttempts, reconnectDelay (ms)}, read at start
-//	window.events      [{client, type, channel, payload, raw, id, clientId, resumed, attempt, code, status}]
+//	window.events      [{client, type, channel, payload, raw, id, clientId, resumed, attempt, delay (ms), retry (ms), code, status}]
 //	window.app         {clientId(i), state(i), connected(i), subscribe(i, ...chs), unsubscribe(i, ...chs), close(i)}
 //	window.tConnected  performance.now() at the first "connected"
 //
@@ -55,7 +55,7 @@ func main() {
 	for i := range clients {
 		c := wasmclient.Connect("/events", opts)
 		clients[i] = c
-		for _, name := range []string{"open", "connected", "message", "error", "reconnecting", "gap", "alert"} {
+		for _, name := range []string{"open", "connected", "message", "error", "reconnecting", "gap", "reconnect", "alert"} {
 			c.On(name, func(ev wasmclient.Event) {
 				if ev.Type == wasmclient.EventConnected && g.Get("tConnected").IsUndefined() {
 					g.Set("tConnected", g.Get("performance").Call("now"))
@@ -106,7 +106,11 @@ func main() {
 }
 
 func record(i int, ev wasmclient.Event) js.Value {
-	r := map[string]any{"client": i, "type": ev.Type, "id": ev.ID, "raw": ev.Data, "attempt": ev.Attempt}
+	r := map[string]any{"client": i, "type": ev.Type, "id": ev.ID, "raw": ev.Data, "attempt": ev.Attempt,
+		"delay": float64(ev.Delay) / float64(time.Millisecond)}
+	if ev.Reconnect != nil {
+		r["retry"] = ev.Reconnect.Retry
+	}
 	if ev.Type == wasmclient.EventMessage {
 		r["channel"] = ev.Channel
 	}
