@@ -36,6 +36,10 @@ type Message struct {
 	Event string
 	// Data is the payload as JSON.
 	Data []byte
+
+	// frame is the wire form, kept by the in-memory broker so that live
+	// and replayed deliveries share one encoding.
+	frame *frame
 }
 
 // BrokerOptions are the hub's settings a broker applies.

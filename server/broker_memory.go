@@ -3,6 +3,7 @@ package server
 import (
 	"cmp"
 	"context"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ type memoryBroker struct {
 	opts    BrokerOptions
 	deliver func(Message)
 	now     func() time.Time
+	epoch   string
 	base    uint64 // ids at or below base were not given by this broker
 	seq     uint64
 	closed  bool
@@ -50,8 +52,21 @@ func newMemoryBroker() *memoryBroker {
 	// it published more than a million events a second on average), and
 	// ids stay below 2^53 for JavaScript until the year 2255.
 	base := uint64(now().UnixMicro())
-	return &memoryBroker{now: now, base: base, seq: base, rings: make(map[Topic]*ring)}
+	return &memoryBroker{now: now, epoch: newEpoch(), base: base, seq: base, rings: make(map[Topic]*ring)}
 }
+
+// newEpoch returns a random epoch of 8 base-36 digits (41 bits).
+func newEpoch() string {
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+	var b [8]byte
+	for i := range b {
+		b[i] = digits[rand.N(len(digits))]
+	}
+	return string(b[:])
+}
+
+// Epoch names this broker's sequence: a hub started again has another.
+func (b *memoryBroker) Epoch() string { return b.epoch }
 
 func (b *memoryBroker) Start(opts BrokerOptions, deliver func(Message)) error {
 	b.mu.Lock()
@@ -68,6 +83,10 @@ func (b *memoryBroker) Publish(_ context.Context, m Message) (uint64, error) {
 	}
 	b.seq++
 	m.ID = b.seq
+	// One encoding for every delivery, live or replayed; the history keeps
+	// the payload as a slice of it.
+	m.frame = encodeMessage(m, b.epoch)
+	m.Data = m.frame.payload(&m, len(m.Data))
 	b.store(m)
 	if b.deliver != nil {
 		b.deliver(m)
@@ -177,8 +196,13 @@ func (b *memoryBroker) History(_ context.Context, topics []Topic, after uint64, 
 	b.expire(b.now())
 	// base is a position, not an id: a client may present it to mean
 	// "everything since the hub started".
-	gap := after < b.base || after > b.seq
-	var out []Message
+	gap := after < b.base || after > b.seq || b.opts.HistorySize <= 0 && after < b.seq
+	if after >= b.seq {
+		return nil, gap, nil
+	}
+	// Merge the topics' rings from their first entry after the position,
+	// taking the lowest id each time, until limit.
+	heads := make([][]*entry, 0, len(topics))
 	for _, t := range topics {
 		r := b.rings[t]
 		if r == nil {
@@ -187,21 +211,24 @@ func (b *memoryBroker) History(_ context.Context, topics []Topic, after uint64, 
 		}
 		gap = gap || after < r.evicted
 		i, _ := slices.BinarySearchFunc(r.entries, after, func(e *entry, id uint64) int {
-			switch {
-			case e.msg.ID <= id:
-				return -1
-			default:
-				return 1
-			}
+			return cmp.Compare(e.msg.ID, id+1)
 		})
-		for _, e := range r.entries[i:] {
-			out = append(out, e.msg)
+		if i < len(r.entries) {
+			heads = append(heads, r.entries[i:])
 		}
 	}
-	slices.SortFunc(out, func(a, b Message) int { return cmp.Compare(a.ID, b.ID) })
-	if limit > 0 && len(out) > limit {
-		clear(out[limit:])
-		out = out[:limit]
+	var out []Message
+	for len(heads) > 0 && (limit <= 0 || len(out) < limit) {
+		lo := 0
+		for i := 1; i < len(heads); i++ {
+			if heads[i][0].msg.ID < heads[lo][0].msg.ID {
+				lo = i
+			}
+		}
+		out = append(out, heads[lo][0].msg)
+		if heads[lo] = heads[lo][1:]; len(heads[lo]) == 0 {
+			heads = slices.Delete(heads, lo, lo+1)
+		}
 	}
 	return out, gap, nil
 }

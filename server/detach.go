@@ -2,13 +2,15 @@ package server
 
 // Detached streams: an HTTP/1.1 stream served by net/http's own response
 // writer is taken over once its head is written, so that it costs about
-// 5 KiB (socket, stream, session, and a goroutine parked in a 16-byte read
+// 5 KiB (socket, stream, session, and a goroutine parked in a one-byte read
 // to notice the client leaving) instead of about 28 KiB (the request
-// goroutine with net/http's read, write and chunk buffers). Writers from a
-// small pool drain the streams that have events queued, each wake-up
-// gathering a stream's whole queue into one chunk and one write. A write
-// that would block is finished by a goroutine of the stream's own, under
-// the write deadline, so that a slow client never holds a pool writer.
+// goroutine with net/http's read, write and chunk buffers). Writers from
+// the hub's small pool drain the streams that have events queued, each
+// wake-up gathering up to maxBatch bytes of a stream's queue into one
+// chunk and one write. A write that would block is finished by a goroutine
+// of the stream's own, under the write deadline, so that a slow client
+// never holds a pool writer; only the unwritten end of that one batch is
+// copied, the rest stays queued as shared frames.
 //
 // HTTP/2, TLS, HTTP/1.0, and response writers wrapped by middleware keep
 // the standard path (stream.serve): the request goroutine writes.
@@ -61,38 +63,47 @@ func detachable(r *http.Request, w http.ResponseWriter) bool {
 	return h.Get("Content-Length") == "" && h.Get("Transfer-Encoding") == ""
 }
 
-// detach takes the connection over once w has written the response head,
-// which the takeover sends, writes first as the body's first chunk, and
-// hands the stream to the writer pool. It reports whether it did; when it
-// did not, the caller carries on with w.
+// detach sends the response head through w, takes the connection over,
+// writes first as the body's first chunk, and hands the stream to the
+// writer pool. It reports whether it took the stream over; when it did
+// not, the stream has been kicked or the caller carries on with w.
+//
+// The head goes out, and is checked, before the takeover, while no kick
+// can touch the connection's deadline: the response always starts with
+// its head.
 func (st *stream) detach(w http.ResponseWriter, first []byte) bool {
-	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
-		w = u.Unwrap()
-	}
-	conn, _, err := w.(http.Hijacker).Hijack()
-	if err != nil {
+	w.WriteHeader(http.StatusOK)
+	if err := http.NewResponseController(w).Flush(); err != nil {
+		st.kick(reasonWrite)
 		return false
 	}
-	// The buffered reader may hold bytes a client sent after its request;
-	// an event-stream client sends none, and they are ignored like any
-	// later ones.
+	inner := w
+	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
+		inner = u.Unwrap()
+	}
+	conn, brw, err := inner.(http.Hijacker).Hijack()
+	if err != nil {
+		st.kick(reasonWrite)
+		return false
+	}
 	var raw syscall.RawConn
 	if sc, ok := conn.(syscall.Conn); ok {
 		raw, _ = sc.SyscallConn()
 	}
 	dc := &detachedConn{conn: conn, raw: raw}
 	st.conn.Store(dc)
-	// The controller holds net/http's connection state and its buffers;
-	// let them go.
-	st.rc.Store(nil)
-
-	if d := st.hub.cfg.WriteTimeout; d > 0 {
-		_ = conn.SetWriteDeadline(time.Now().Add(d))
+	if brw.Reader.Buffered() > 0 {
+		// An event-stream client sends nothing after its request.
+		st.kick(reasonSent)
 	}
-	_, err = conn.Write(appendChunk(make([]byte, 0, len(first)+16), first))
-	_ = conn.SetWriteDeadline(time.Time{})
-	if err != nil {
+	if st.isDone() && st.reason.interrupts() {
+		_ = conn.SetWriteDeadline(time.Now())
+	}
+
+	if err := st.writeBlocking(dc, appendChunk(make([]byte, 0, len(first)+16), first)); err != nil {
 		st.kick(reasonWrite)
+	} else {
+		st.wrote(0)
 	}
 
 	if d := st.hub.cfg.Timeout; d > 0 {
@@ -101,24 +112,15 @@ func (st *stream) detach(w http.ResponseWriter, first []byte) bool {
 	go st.watch(dc)
 	st.mu.Lock()
 	st.detached = true
-	pending := len(st.queue) > 0 || st.isDone()
+	pending := st.head < len(st.queue) || st.isDone()
 	if pending {
 		st.scheduled = true
 	}
 	st.mu.Unlock()
 	if pending {
-		schedule(st)
+		st.hub.pool.schedule(st)
 	}
 	return true
-}
-
-func (st *stream) isDone() bool {
-	select {
-	case <-st.done:
-		return true
-	default:
-		return false
-	}
 }
 
 // appendChunk appends p as one chunk of a chunked body.
@@ -130,74 +132,95 @@ func appendChunk(b, p []byte) []byte {
 }
 
 // watch parks in a read until the client goes away (or the stream closes
-// the connection), and ends the stream then. Clients send nothing on an
-// event stream; anything they send is ignored.
+// the connection), and ends the stream then. An event-stream client sends
+// nothing after its request: one that does is cut at its first byte, so
+// that what it sends costs one read.
 func (st *stream) watch(dc *detachedConn) {
 	// http.Server.ReadTimeout left a deadline on the connection; a
 	// stream has no end to wait for.
 	_ = dc.conn.SetReadDeadline(time.Time{})
-	var b [16]byte
-	for {
-		if _, err := dc.conn.Read(b[:]); err != nil {
-			st.kick(reasonGone)
-			return
-		}
+	var b [1]byte
+	n, err := dc.conn.Read(b[:])
+	switch {
+	case n > 0:
+		st.kick(reasonSent)
+	case err != nil:
+		st.kick(reasonGone)
 	}
 }
 
-// The writer pool: streams with work wait in ready; up to GOMAXPROCS
-// writers drain them, started when work arrives and gone when it is done.
-var pool struct {
+// writerPool drains detached streams: streams with work wait in ready; up
+// to GOMAXPROCS writers drain them, started when work arrives and gone
+// when it is done.
+type writerPool struct {
 	mu      sync.Mutex
 	ready   []*stream
 	head    int
 	writers int
 	max     int // GOMAXPROCS, read when the pool wakes from idle
+	idle    sync.Cond
 }
 
 // schedule hands st, which the caller marked scheduled, to the pool.
-func schedule(st *stream) {
-	pool.mu.Lock()
-	pool.ready = append(pool.ready, st)
-	if pool.writers == 0 {
-		pool.max = runtime.GOMAXPROCS(0)
+func (p *writerPool) schedule(st *stream) {
+	p.mu.Lock()
+	p.ready = append(p.ready, st)
+	if p.writers == 0 {
+		p.max = runtime.GOMAXPROCS(0)
 	}
-	start := pool.writers < pool.max
+	start := p.writers < p.max
 	if start {
-		pool.writers++
+		p.writers++
 	}
-	pool.mu.Unlock()
+	p.mu.Unlock()
 	if start {
-		go poolWriter()
+		go p.run()
 	}
 }
 
-func poolWriter() {
+// wait returns once no pool writer runs.
+func (p *writerPool) wait() {
+	p.mu.Lock()
+	if p.idle.L == nil {
+		p.idle.L = &p.mu
+	}
+	for p.writers > 0 {
+		p.idle.Wait()
+	}
+	p.mu.Unlock()
+}
+
+func (p *writerPool) run() {
 	bp := batchPool.Get().(*[]byte)
+	fp := framesPool.Get().(*[]*frame)
 	defer batchPool.Put(bp)
+	defer framesPool.Put(fp)
 	for {
-		pool.mu.Lock()
-		if pool.head == len(pool.ready) {
-			pool.ready, pool.head = pool.ready[:0], 0
-			if cap(pool.ready) > 4096 {
-				pool.ready = nil
+		p.mu.Lock()
+		if p.head == len(p.ready) {
+			p.ready, p.head = p.ready[:0], 0
+			if cap(p.ready) > 4096 {
+				p.ready = nil
 			}
-			pool.writers--
-			pool.mu.Unlock()
+			p.writers--
+			if p.writers == 0 && p.idle.L != nil {
+				p.idle.Broadcast()
+			}
+			p.mu.Unlock()
 			return
 		}
-		st := pool.ready[pool.head]
-		pool.ready[pool.head] = nil
-		pool.head++
-		if pool.head >= 1024 && pool.head*2 >= len(pool.ready) {
+		st := p.ready[p.head]
+		p.ready[p.head] = nil
+		p.head++
+		if p.head >= 1024 && p.head*2 >= len(p.ready) {
 			// Under sustained load the list may never empty: slide
 			// it down rather than let it grow.
-			n := copy(pool.ready, pool.ready[pool.head:])
-			clear(pool.ready[n:])
-			pool.ready, pool.head = pool.ready[:n], 0
+			n := copy(p.ready, p.ready[p.head:])
+			clear(p.ready[n:])
+			p.ready, p.head = p.ready[:n], 0
 		}
-		pool.mu.Unlock()
-		st.drain(bp, false, nil, 0)
+		p.mu.Unlock()
+		st.drain(bp, fp, false)
 	}
 }
 
@@ -208,182 +231,179 @@ const chunkHead = 10
 var errWouldBlock = errors.New("would block")
 
 // drain writes what is queued to a detached stream, which the caller owns
-// (st.scheduled), starting with pending, the unwritten end of an earlier
-// batch. A pool writer (block false) gives the stream to a goroutine of
-// its own at the first write that would block; that goroutine (block true)
+// (st.scheduled). A pool writer (block false) gives the stream to a
+// goroutine of its own at the first write that would block, keeping the
+// unwritten end of that batch in st.pending; that goroutine (block true)
 // writes under the write deadline. Either releases the stream when its
 // queue is empty, or ends it once it is done.
-func (st *stream) drain(bp *[]byte, block bool, pending []byte, pendingLast uint64) {
+func (st *stream) drain(bp *[]byte, fp *[]*frame, block bool) {
 	if bp == nil {
 		bp = batchPool.Get().(*[]byte)
+		fp = framesPool.Get().(*[]*frame)
 		defer batchPool.Put(bp)
+		defer framesPool.Put(fp)
 	}
 	dc := st.conn.Load()
 	for {
-		if len(pending) > 0 {
-			if _, err := st.write(dc, pending, true); err != nil {
-				st.kick(reasonWrite)
-			} else {
-				st.progress.Store(time.Now().UnixNano())
-				if pendingLast != 0 {
-					atomic.StoreUint64(&st.sess.cursor, pendingLast)
-				}
-			}
-			pending, pendingLast = nil, 0
-		}
-		st.mu.Lock()
-		q := st.queue
-		if st.isDone() || len(q) == 0 {
-			if !st.isDone() {
-				st.scheduled, st.writing = false, false
-				st.mu.Unlock()
+		if len(st.pending) > 0 {
+			n, err := st.write(dc, st.pending, block)
+			st.pending = st.pending[n:]
+			switch {
+			case errors.Is(err, errWouldBlock):
+				go st.drain(nil, nil, true)
 				return
+			case err != nil:
+				st.kick(reasonWrite)
+				st.pending = nil
+			default:
+				st.pending = nil
+				st.wrote(st.pendingLast)
 			}
-			st.mu.Unlock()
+		}
+		if st.isDone() {
 			if block {
-				st.end(dc, bp)
+				st.end(dc, bp, fp)
 			} else {
-				go st.end(dc, nil)
+				go st.end(dc, nil, nil)
 			}
 			return
 		}
-		st.queue = st.spare[:0]
-		st.spare = nil
-		st.writing = true
-		st.mu.Unlock()
-
-		rest, restLast, err := st.writeFrames(dc, q, bp, block)
-		clear(q)
-		st.mu.Lock()
-		if cap(q) <= keepQueue {
-			st.spare = q[:0]
+		fs, _ := st.take((*fp)[:0])
+		*fp = fs
+		if len(fs) == 0 {
+			st.mu.Lock()
+			if st.head < len(st.queue) || st.isDone() {
+				st.mu.Unlock()
+				continue // queued or kicked meanwhile
+			}
+			st.scheduled, st.writing = false, false
+			st.mu.Unlock()
+			return
 		}
-		st.mu.Unlock()
+		buf, last := frameChunk((*bp)[:0], fs)
+		*bp = buf[:0]
+		clear(fs)
+		n, err := st.write(dc, buf, block)
 		switch {
 		case errors.Is(err, errWouldBlock):
-			if !block {
-				go st.drain(nil, true, rest, restLast)
-				return
-			}
+			// Keep the unwritten end of this batch only: the rest of
+			// the queue stays shared.
+			st.pending = append(st.pending[:0], buf[n:]...)
+			st.pendingLast = last
+			go st.drain(nil, nil, true)
+			return
 		case err != nil:
 			st.kick(reasonWrite)
 		default:
-			st.progress.Store(time.Now().UnixNano())
+			st.wrote(last)
 		}
-		pending, pendingLast = rest, restLast
 	}
 }
 
-// writeFrames writes q in chunks of up to maxBatch bytes, one write each.
-// It moves the session's cursor to the last id written. When a write would
-// block (block false), it returns the bytes not written, already framed,
-// and the last id among them, with errWouldBlock.
-func (st *stream) writeFrames(dc *detachedConn, q []*frame, bp *[]byte, block bool) (rest []byte, restLast uint64, err error) {
-	buf := append((*bp)[:0], make([]byte, chunkHead)...)
+// frameChunk writes fs into buf as one chunk and returns it with the last
+// id among them.
+func frameChunk(buf []byte, fs []*frame) ([]byte, uint64) {
+	buf = append(buf, make([]byte, chunkHead)...)
 	var last uint64
-	for i := 0; i < len(q); {
-		f := q[i]
-		if len(buf) == chunkHead || len(buf)+len(f.b) <= maxBatch+chunkHead {
-			buf = append(buf, f.b...)
-			if f.id != 0 {
-				last = f.id
-			}
-			i++
-			if i < len(q) {
-				continue
-			}
+	for _, f := range fs {
+		buf = append(buf, f.b...)
+		if f.id != 0 {
+			last = f.id
 		}
-		// Frame the batch: the chunk size right before the data.
-		n := len(buf) - chunkHead
-		var hex [16]byte
-		h := strconv.AppendUint(hex[:0], uint64(n), 16)
-		h = append(h, '\r', '\n')
-		off := chunkHead - len(h)
-		copy(buf[off:], h)
-		buf = append(buf, '\r', '\n')
-		w, err := st.write(dc, buf[off:], block)
-		if err != nil {
-			if errors.Is(err, errWouldBlock) {
-				rest = append(rest, buf[off+w:]...)
-				for _, f := range q[i:] {
-					rest = appendChunk(rest, f.b)
-					if f.id != 0 {
-						last = f.id
-					}
-				}
-				restLast = last
-			}
-			*bp = buf[:0]
-			return rest, restLast, err
-		}
-		if last != 0 {
-			atomic.StoreUint64(&st.sess.cursor, last)
-			last = 0
-		}
-		buf = buf[:chunkHead]
 	}
-	*bp = buf[:0]
-	return nil, 0, nil
+	var hex [16]byte
+	h := strconv.AppendUint(hex[:0], uint64(len(buf)-chunkHead), 16)
+	h = append(h, '\r', '\n')
+	off := chunkHead - len(h)
+	copy(buf[off:], h)
+	return append(buf[off:], '\r', '\n'), last
 }
 
-// write writes b to the connection: at once or not at all when block is
-// false (errWouldBlock with the count written), under the write deadline
-// when it is true.
+// write writes b to the connection: what the socket takes at once when
+// block is false (errWouldBlock with the count written if not all), under
+// the write deadline when it is true.
 func (st *stream) write(dc *detachedConn, b []byte, block bool) (int, error) {
-	if block || dc.raw == nil {
-		if !block {
-			return 0, errWouldBlock
+	if block {
+		n := len(b)
+		if err := st.writeBlocking(dc, b); err != nil {
+			return 0, err
 		}
-		if d := st.hub.cfg.WriteTimeout; d > 0 {
+		return n, nil
+	}
+	if dc.raw == nil {
+		return 0, errWouldBlock
+	}
+	return writeNow(dc.raw, b)
+}
+
+// writeBlocking writes all of b. Config.WriteTimeout bounds each stretch
+// without progress, not the whole write: a client that reads slowly but
+// steadily is never cut, one that stops reading is.
+func (st *stream) writeBlocking(dc *detachedConn, b []byte) error {
+	d := st.hub.cfg.WriteTimeout
+	for len(b) > 0 {
+		if d > 0 {
 			_ = dc.conn.SetWriteDeadline(time.Now().Add(d))
 		}
-		return dc.conn.Write(b)
-	}
-	var n int
-	var werr error
-	err := dc.raw.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			m, err := syscall.Write(int(fd), b[n:])
-			switch {
-			case err == syscall.EINTR:
-				continue
-			case err == syscall.EAGAIN:
-				werr = errWouldBlock
-				return true
-			case err != nil:
-				werr = err
-				return true
-			}
-			n += m
+		n, err := dc.conn.Write(b)
+		b = b[n:]
+		if err == nil {
+			continue
 		}
-		return true
-	})
-	if err != nil {
-		return n, err
+		var ne net.Error
+		if n > 0 && errors.As(err, &ne) && ne.Timeout() && !(st.isDone() && st.reason.interrupts()) {
+			continue // progress was made: a new deadline
+		}
+		return err
 	}
-	return n, werr
+	return nil
 }
 
-// end finishes a detached stream that was kicked: on Close and Timeout what
-// is queued goes out and the body ends cleanly; then the connection closes
-// and the hub forgets the stream.
-func (st *stream) end(dc *detachedConn, bp *[]byte) {
+// end finishes a detached stream that was kicked: when the server chose to
+// end it, what is queued goes out, then the final event and the end of the
+// body; then the connection closes and the hub forgets the stream.
+func (st *stream) end(dc *detachedConn, bp *[]byte, fp *[]*frame) {
 	if bp == nil {
 		bp = batchPool.Get().(*[]byte)
+		fp = framesPool.Get().(*[]*frame)
 		defer batchPool.Put(bp)
+		defer framesPool.Put(fp)
 	}
-	if st.reason == reasonClosed || st.reason == reasonTimeout {
-		st.mu.Lock()
-		q := st.queue
-		st.queue = nil
-		st.mu.Unlock()
-		if _, _, err := st.writeFrames(dc, q, bp, true); err == nil {
-			_, _ = st.write(dc, []byte("0\r\n\r\n"), true)
-		}
+	if st.reason.drains() && st.finishDetached(dc, bp, fp) == nil {
+		_ = st.writeBlocking(dc, []byte("0\r\n\r\n"))
 	}
 	_ = dc.conn.Close()
 	if st.timer != nil {
 		st.timer.Stop()
 	}
 	st.hub.closeStream(st)
+}
+
+// finishDetached writes the pending bytes, the queue and the final event.
+func (st *stream) finishDetached(dc *detachedConn, bp *[]byte, fp *[]*frame) error {
+	if len(st.pending) > 0 {
+		if err := st.writeBlocking(dc, st.pending); err != nil {
+			return err
+		}
+		st.pending = nil
+		st.wrote(st.pendingLast)
+	}
+	for {
+		fs, _ := st.take((*fp)[:0])
+		*fp = fs
+		if len(fs) == 0 {
+			break
+		}
+		buf, last := frameChunk((*bp)[:0], fs)
+		*bp = buf[:0]
+		clear(fs)
+		if err := st.writeBlocking(dc, buf); err != nil {
+			return err
+		}
+		st.wrote(last)
+	}
+	if b := st.finalFrame(); b != nil {
+		return st.writeBlocking(dc, appendChunk(nil, b))
+	}
+	return nil
 }

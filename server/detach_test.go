@@ -119,7 +119,7 @@ func TestStreamPathsSlowConsumer(t *testing.T) {
 
 func TestStreamPathsWriteDeadline(t *testing.T) {
 	bothPaths(t, func(t *testing.T, detached bool) {
-		ts := newTestServer(t, server.Config{HeartbeatInterval: -1, QueueSize: 1 << 16, WriteTimeout: 200 * time.Millisecond})
+		ts := newTestServer(t, server.Config{HeartbeatInterval: -1, QueueSize: 1 << 16, QueueMaxBytes: 64 << 20, WriteTimeout: 200 * time.Millisecond})
 		stalledReader(t, ts)
 		eventually(t, func() bool { return ts.hub.ClientCount() == 1 }, "the stream")
 		big := strings.Repeat("x", 32<<10)
@@ -203,7 +203,7 @@ func TestStreamPathsHeadersAndWrappedWriter(t *testing.T) {
 // intact.
 func TestStreamPathsStalledReaderCatchesUp(t *testing.T) {
 	bothPaths(t, func(t *testing.T, detached bool) {
-		ts := newTestServer(t, server.Config{HeartbeatInterval: -1, QueueSize: 1 << 16, WriteTimeout: time.Minute})
+		ts := newTestServer(t, server.Config{HeartbeatInterval: -1, QueueSize: 1 << 16, QueueMaxBytes: 64 << 20, WriteTimeout: time.Minute})
 		resp, cancel := ts.dial(t, nil, nil)
 		defer cancel()
 		defer resp.Body.Close()

@@ -43,9 +43,9 @@ func (bs *BenchStreams) Drain() int {
 	n := 0
 	for _, st := range bs.streams {
 		st.mu.Lock()
-		n += len(st.queue)
+		n += len(st.queue) - st.head
 		clear(st.queue)
-		st.queue = st.queue[:0]
+		st.queue, st.head, st.queued = st.queue[:0], 0, 0
 		st.mu.Unlock()
 		select {
 		case <-st.wake:
@@ -65,7 +65,7 @@ func (bs *BenchStreams) Close() {
 }
 
 // EncodeMessage is the hub's encoder of a published message.
-func EncodeMessage(m Message) []byte { return encodeMessage(m).b }
+func EncodeMessage(m Message) []byte { return encodeMessage(m, "k3x9ab").b }
 
 // IsDetached reports whether the client's stream is served by the writer
 // pool rather than by its request goroutine.

@@ -59,7 +59,7 @@ func BenchmarkEncodeMessage(b *testing.B) {
 func BenchmarkSend(b *testing.B) {
 	for _, n := range []int{1, 100, 1000, 10000} {
 		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
-			h := benchHub(b, server.Config{QueueSize: 1 << 20})
+			h := benchHub(b, server.Config{QueueSize: 1 << 20, QueueMaxBytes: 1 << 30})
 			bs, err := server.AttachStreams(h, "bench", n)
 			if err != nil {
 				b.Fatal(err)
@@ -170,7 +170,7 @@ func BenchmarkPost(b *testing.B) {
 // goroutine publishes without pause to 10,000 subscribers: what a
 // subscription waits for the fan-out's hold on the registry.
 func BenchmarkSubscribeDuringSend(b *testing.B) {
-	h := benchHub(b, server.Config{QueueSize: 1 << 20})
+	h := benchHub(b, server.Config{QueueSize: 1 << 20, QueueMaxBytes: 1 << 30})
 	bs, err := server.AttachStreams(h, "bench", 10000)
 	if err != nil {
 		b.Fatal(err)

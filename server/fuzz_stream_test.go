@@ -3,7 +3,6 @@ package server_test
 import (
 	"encoding/json"
 	"log/slog"
-	"strconv"
 	"testing"
 	"unicode/utf8"
 
@@ -43,7 +42,7 @@ func FuzzStreamRoundTrip(f *testing.F) {
 	next := func(t *testing.T) shared.Event {
 		t.Helper()
 		ev := c.nextT(t)
-		n, err := strconv.ParseUint(ev.ID, 10, 64)
+		n, err := seq(ev.ID)
 		require.NoError(t, err, "event %s has id %q", ev.Name, ev.ID)
 		require.Greater(t, n, lastID, "event ids must grow")
 		lastID = n

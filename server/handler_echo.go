@@ -12,7 +12,6 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -54,6 +53,11 @@ func (h *Hub) handleGet(c echo.Context) error {
 	if !h.originAllowed(r) {
 		return refuse(c, http.StatusForbidden, shared.CodeOriginRefused, "origin not allowed")
 	}
+	if r.ContentLength != 0 {
+		// A client that sends a body with its stream request would
+		// keep sending while the stream runs.
+		return refuse(c, http.StatusBadRequest, shared.CodeBadRequest, "a stream request has no body")
+	}
 	q := r.URL.Query()
 	channels, err := shared.ParseChannels(q.Get(shared.QueryChannels))
 	if err != nil {
@@ -71,7 +75,6 @@ func (h *Hub) handleGet(c echo.Context) error {
 	if err != nil {
 		return refuse(c, http.StatusBadRequest, shared.CodeBadRequest, "malformed Last-Event-ID")
 	}
-	after := h.place(lastEventID)
 	resumeID := q.Get(shared.QueryClientID)
 	if resumeID != "" && !validClientID(resumeID) {
 		return refuse(c, http.StatusBadRequest, shared.CodeBadRequest, "malformed clientId")
@@ -95,9 +98,13 @@ func (h *Hub) handleGet(c echo.Context) error {
 		resumed  bool
 		set      []string
 	)
-	asked := after
+	asked, placed := h.place(r.Context(), lastEventID)
+	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	req := openRequest{after: asked, unplaced: !placed, srv: srv}
+	var after uint64
 	if resumeID != "" {
-		st, resumed, set, after, err = h.openCluster(r.Context(), openRequest{resumeID: resumeID, after: asked})
+		req.resumeID = resumeID
+		st, resumed, set, after, err = h.openCluster(r.Context(), req)
 	}
 	if resumeID == "" || errors.Is(err, errNoResume) {
 		// Not a resumption: approve the asked channels, then open.
@@ -109,11 +116,15 @@ func (h *Hub) handleGet(c echo.Context) error {
 		if err != nil {
 			return h.refuseHook(c, "OnSubscribe", err)
 		}
-		st, resumed, set, after, err = h.open(openRequest{newID: newID, channels: approved, after: asked})
+		req.resumeID, req.newID, req.channels = "", newID, approved
+		st, resumed, set, after, err = h.open(req)
 	}
 	switch {
 	case errors.Is(err, ErrClosed):
 		return refuse(c, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
+	case errors.Is(err, ErrUnavailable):
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
+		return refuse(c, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be loaded now; retry")
 	case errors.Is(err, ErrTooManyConnections):
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
 		return refuse(c, http.StatusServiceUnavailable, shared.CodeTooManyClients,
@@ -139,21 +150,21 @@ func (h *Hub) handleGet(c echo.Context) error {
 	// replay point, or the hub's delivery position at attach. A client
 	// that reconnects before any other event presents it as its
 	// Last-Event-ID and misses nothing.
-	pos := after
-	if pos == 0 {
-		pos = atomic.LoadUint64(&st.sess.cursor)
-	}
 	var posID string
-	if pos > 0 {
-		posID = shared.EventID{Epoch: h.epoch(), Seq: pos}.String()
+	if st.start > 0 {
+		posID = shared.EventID{Epoch: h.epoch(), Seq: st.start}.String()
 	}
 	first, _ = shared.AppendEvent(first, &shared.Event{ID: posID, Name: shared.EventConnected, Data: data})
 
-	if after > 0 {
-		h.replay(r.Context(), st, set, after, lastID)
+	switch {
+	case after > 0:
+		h.replays.Add(1)
+		go h.replay(st, after, lastID)
+	case !placed:
+		st.enqueue(gapFrame(lastID, set))
 	}
-	resp := c.Response()
-	detached = st.serve(r.Context(), r, resp, http.NewResponseController(resp.Writer), first)
+	h.watchServer(srv, r)
+	detached = st.serve(r.Context(), r, c.Response(), first)
 	return nil
 }
 

@@ -248,3 +248,13 @@ func mustRequest(t testing.TB, method, target string) *http.Request {
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// seq parses an event id the hub gave, "<epoch>-<seq>", and returns its
+// sequence number.
+func seq(s string) (uint64, error) {
+	id, err := shared.ParseEventID(s)
+	if err == nil && id.Epoch == "" {
+		err = errors.New("the id has no epoch")
+	}
+	return id.Seq, err
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -37,8 +38,17 @@ type Hub struct {
 	delivered atomic.Uint64
 
 	streams sync.WaitGroup // one per open stream
-	bg      sync.WaitGroup // heartbeat and cleanup loops
+	replays sync.WaitGroup // one per replay in progress
+	bg      sync.WaitGroup // heartbeat, cleanup and probe loops, server watches
 	quit    chan struct{}
+	// ctx ends with the hub: the replays' history reads use it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// pool drains the detached streams (detach.go).
+	pool writerPool
+	// servers are the http.Servers streams came through, each watched
+	// for its shutdown (shutdown.go). Guarded by mu.
+	servers map[*http.Server]*shutdownWatch
 }
 
 // session is a client: its id and channels, kept across streams while it
@@ -85,7 +95,9 @@ func NewHub(cfg Config) (*Hub, error) {
 		subs:     make(map[string]map[*session]struct{}),
 		attached: make(map[*stream]struct{}),
 		quit:     make(chan struct{}),
+		servers:  make(map[*http.Server]*shutdownWatch),
 	}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
 	if h.broker == nil {
 		h.broker = newMemoryBroker()
 	}
@@ -104,6 +116,8 @@ func NewHub(cfg Config) (*Hub, error) {
 		h.bg.Add(1)
 		go h.cleanupLoop(cfg.CleanupInterval)
 	}
+	h.bg.Add(1)
+	go h.probeLoop(probeInterval)
 	return h, nil
 }
 
@@ -186,7 +200,7 @@ func (h *Hub) publish(t Topic, event string, data any) error {
 // nobody writes, and a stream attached meanwhile starts after this id
 // (h.delivered), or replays it from the history, where it already is.
 func (h *Hub) deliver(m Message) {
-	f := encodeMessage(m)
+	f := h.frameOf(m)
 	h.mu.RLock()
 	h.delivered.Store(m.ID)
 	switch m.Topic.Kind {
@@ -240,13 +254,22 @@ func (h *Hub) enqueueAll(f *frame) {
 	fanout(to, f)
 }
 
-// encodeMessage returns the wire form of m, shared by all its recipients.
-func encodeMessage(m Message) *frame {
-	id := strconv.AppendUint(make([]byte, 0, 20), m.ID, 10)
-	size := len(m.Data) + len(m.Event) + len(m.Topic.Name) + len(id) + 64
+// frameOf returns the wire form of m: the one the broker keeps with it, or
+// a new one.
+func (h *Hub) frameOf(m Message) *frame {
+	if m.frame != nil {
+		return m.frame
+	}
+	return encodeMessage(m, h.epoch())
+}
+
+// encodeMessage returns the wire form of m, shared by all its recipients,
+// with its id in epoch.
+func encodeMessage(m Message, epoch string) *frame {
+	size := len(m.Data) + len(m.Event) + len(m.Topic.Name) + len(epoch) + 88
 	b := make([]byte, 0, size)
 	b = append(b, "id: "...)
-	b = append(b, id...)
+	b = shared.EventID{Epoch: epoch, Seq: m.ID}.Append(b)
 	if m.Event == "" {
 		b = append(b, "\nevent: message\ndata: "...)
 		ch := []byte(`""`)
@@ -263,6 +286,17 @@ func encodeMessage(m Message) *frame {
 		b = append(b, '\n', '\n')
 	}
 	return &frame{id: m.ID, b: b}
+}
+
+// payload returns the n bytes of payload JSON inside f, the frame of m:
+// every frame ends with them, then the closing brace of an envelope (for
+// a message without an event name), then the blank line.
+func (f *frame) payload(m *Message, n int) []byte {
+	end := len(f.b) - 2
+	if m.Event == "" {
+		end--
+	}
+	return f.b[end-n : end : end]
 }
 
 // appendJSONName quotes a validated channel name as a JSON string. Names
@@ -492,7 +526,9 @@ type openRequest struct {
 	resumeID string   // session to resume; "" for a new one
 	newID    string   // the id of a new session
 	channels []string // for a new session, already approved
-	after    uint64   // the client's last event id; 0 for none
+	after    uint64   // the client's last event id, placed; 0 for none
+	unplaced bool     // the client sent a last event id the hub cannot place
+	srv      *http.Server
 }
 
 // errNoResume means the session to resume is gone; the caller runs the
@@ -503,8 +539,10 @@ var errNoResume = fmt.Errorf("ssevent: session not resumable")
 // stream, whether a session was resumed, the channel set, and the id after
 // which to replay (0: no replay). A resumed session whose client sent no
 // last event id replays from the last event written to its previous
-// stream, the best the server knows. While a replay is due, live events
-// are held back so that they follow it.
+// stream, the best the server knows. A stream with a replay due starts
+// replaying (replay.go): live events wait until it has caught up. A client
+// whose last event id cannot be placed gets a gap event first, and every
+// event from the hub's position on.
 func (h *Hub) open(req openRequest) (st *stream, resumed bool, set []string, after uint64, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -523,7 +561,7 @@ func (h *Hub) open(req openRequest) (st *stream, resumed bool, set []string, aft
 	}
 	after = req.after
 	resumed = s != nil
-	if resumed && after == 0 {
+	if resumed && after == 0 && !req.unplaced {
 		after = atomic.LoadUint64(&s.cursor)
 	}
 	if s == nil {
@@ -549,10 +587,19 @@ func (h *Hub) open(req openRequest) (st *stream, resumed bool, set []string, aft
 	}
 	// Everything up to the delivery position went out before this stream
 	// existed; everything after it reaches the stream live or by replay.
-	if pos := h.delivered.Load(); atomic.LoadUint64(&s.cursor) < pos {
+	pos := h.delivered.Load()
+	if atomic.LoadUint64(&s.cursor) < pos {
 		atomic.StoreUint64(&s.cursor, max(pos, after))
 	}
-	st = newStream(h, s, after > 0)
+	st = newStream(h, s)
+	st.srv = req.srv
+	st.start = atomic.LoadUint64(&s.cursor)
+	switch {
+	case after > 0:
+		st.replaying, st.lastID, st.start = true, after, after
+	case req.unplaced:
+		st.lastID, st.start = pos, pos
+	}
 	s.stream = st
 	h.attached[st] = struct{}{}
 	h.streams.Add(1)
@@ -606,32 +653,6 @@ func (h *Hub) expire(s *session, gen uint64) {
 	h.forgetTopics(forget)
 }
 
-// replay queues what a reconnecting client missed, then lets live events
-// through. Live events that arrived meanwhile and are also in the history
-// are not queued twice.
-func (h *Hub) replay(ctx context.Context, st *stream, channels []string, after uint64, lastEventID string) {
-	topics := make([]Topic, 0, len(channels)+2)
-	for _, ch := range channels {
-		topics = append(topics, Topic{Kind: TopicChannel, Name: ch})
-	}
-	topics = append(topics, Topic{Kind: TopicAll}, Topic{Kind: TopicClient, Name: st.sess.id})
-	msgs, gap, err := h.broker.History(ctx, topics, after, 0)
-	if err != nil {
-		h.log.Warn("ssevent: reading history for replay", "client", st.sess.id, "err", err)
-		gap = true
-	}
-	frames := make([]*frame, 0, len(msgs)+1)
-	if gap {
-		data, _ := json.Marshal(shared.Gap{LastEventID: lastEventID, Channels: channels})
-		b, _ := shared.AppendEvent(nil, &shared.Event{Name: shared.EventGap, Data: data})
-		frames = append(frames, &frame{b: b})
-	}
-	for _, m := range msgs {
-		frames = append(frames, encodeMessage(m))
-	}
-	st.release(frames, after)
-}
-
 // heartbeatLoop queues one shared heartbeat frame to every stream.
 func (h *Hub) heartbeatLoop(every time.Duration) {
 	defer h.bg.Done()
@@ -682,6 +703,9 @@ func (h *Hub) Close(ctx context.Context) error {
 	}
 	h.closed = true
 	close(h.quit)
+	for _, w := range h.servers {
+		w.stop()
+	}
 	for st := range h.attached {
 		st.kick(reasonClosed)
 	}
@@ -694,22 +718,25 @@ func (h *Hub) Close(ctx context.Context) error {
 	}
 	h.mu.Unlock()
 
-	done := make(chan struct{})
+	done := make(chan error, 1)
 	go func() {
 		h.streams.Wait()
+		h.cancel()
+		h.replays.Wait()
 		h.bg.Wait()
-		close(done)
+		h.pool.wait()
+		done <- h.broker.Close()
 	}()
-	var err error
 	select {
-	case <-done:
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("ssevent: closing the broker: %w", err)
+		}
+		return nil
 	case <-ctx.Done():
-		err = fmt.Errorf("ssevent: closing the hub: %w", ctx.Err())
+		h.cancel()
+		return fmt.Errorf("ssevent: closing the hub: %w", ctx.Err())
 	}
-	if berr := h.broker.Close(); err == nil && berr != nil {
-		err = fmt.Errorf("ssevent: closing the broker: %w", berr)
-	}
-	return err
 }
 
 // epoch returns the broker's current epoch, "" for a broker without one.
@@ -720,11 +747,37 @@ func (h *Hub) epoch() string {
 	return ""
 }
 
-// place returns the position in the current sequence that id names, or 0
-// when it names none: no id, or an id of another epoch.
-func (h *Hub) place(id shared.EventID) uint64 {
-	if id.Epoch != h.epoch() {
-		return 0
+// place returns the position in the hub's sequence that a client's last
+// event id names, and whether it names one. No id is position 0. An id of
+// another epoch (another hub, a hub since restarted), or beyond what the
+// hub has delivered (forged, or from a hub that has run ahead) names none:
+// the client gets a gap event and every event from now on, never silence.
+// In a cluster, another hub may have delivered an id this one has not yet:
+// it waits a moment for its own delivery to get there.
+func (h *Hub) place(ctx context.Context, id shared.EventID) (uint64, bool) {
+	switch {
+	case id == shared.EventID{}:
+		return 0, true
+	case id.Seq == 0 || id.Epoch != h.epoch():
+		return 0, false
+	case id.Seq <= h.delivered.Load():
+		return id.Seq, true
+	case h.cluster == nil:
+		return 0, false
 	}
-	return id.Seq
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	limit := time.After(time.Second)
+	for {
+		select {
+		case <-t.C:
+			if id.Seq <= h.delivered.Load() {
+				return id.Seq, true
+			}
+		case <-limit:
+			return 0, false
+		case <-ctx.Done():
+			return 0, false
+		}
+	}
 }

@@ -60,7 +60,7 @@ func TestConnect(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, server.DefaultRetry, d.Retry(), "the stream starts with a retry field")
 	assert.Equal(t, shared.EventConnected, ev.Name)
-	pos, err := strconv.ParseUint(ev.ID, 10, 64)
+	pos, err := seq(ev.ID)
 	require.NoError(t, err, "connected carries the stream's starting position as its id")
 	assert.Positive(t, pos)
 	var c shared.Connected
@@ -97,13 +97,13 @@ func TestSendReachesSubscribersOnly(t *testing.T) {
 	env, ev := news.message()
 	assert.Equal(t, "news", env.Channel)
 	assert.JSONEq(t, `{"title":"hi\nthere\r"}`, string(env.Payload))
-	first, err := strconv.ParseUint(ev.ID, 10, 64)
+	first, err := seq(ev.ID)
 	require.NoError(t, err, "every message has a numeric id")
 
 	env, ev = other.message()
 	assert.Equal(t, "sport", env.Channel, "the news message never reached the sport client")
 	assert.JSONEq(t, `"goal"`, string(env.Payload))
-	second, err := strconv.ParseUint(ev.ID, 10, 64)
+	second, err := seq(ev.ID)
 	require.NoError(t, err)
 	assert.Greater(t, second, first, "ids grow across the hub")
 

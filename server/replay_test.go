@@ -76,7 +76,7 @@ func TestReplayOnResume(t *testing.T) {
 
 func mustID(t testing.TB, s string) uint64 {
 	t.Helper()
-	n, err := strconv.ParseUint(s, 10, 64)
+	n, err := seq(s)
 	require.NoError(t, err, "id %q", s)
 	return n
 }
@@ -152,13 +152,26 @@ func TestReplayGapByAge(t *testing.T) {
 func TestReplayForeignIDIsAGap(t *testing.T) {
 	ts := newTestServer(t, server.Config{})
 	require.NoError(t, ts.hub.Send("news", 1))
-	// An id from before this hub existed (a restarted server): the client
-	// is told, and gets everything this hub still holds.
-	c := ts.connect(t, url.Values{"channels": {"news"}}, lastID(nil, "12"))
-	assert.Equal(t, shared.EventGap, c.next().Name)
-	c.expectNext("news", "1")
-	require.NoError(t, ts.hub.Send("news", 2))
-	c.expectNext("news", "2")
+	// An id of another sequence (a restarted server, another hub, an id
+	// without an epoch): the client is told, and gets every event from
+	// now on.
+	for _, id := range []string{"12", "zz99zz99-12", "zz99zz99-999999999999999999"} {
+		c := ts.connect(t, url.Values{"channels": {"news"}}, lastID(nil, id))
+		pos, err := seq(c.position)
+		require.NoError(t, err, "connected carries the hub's own position, not %q", id)
+		g := c.next()
+		require.Equal(t, shared.EventGap, g.Name)
+		var gap shared.Gap
+		require.NoError(t, json.Unmarshal(g.Data, &gap))
+		assert.Equal(t, id, gap.LastEventID)
+		require.NoError(t, ts.hub.Send("news", id))
+		env, ev := c.message()
+		assert.JSONEq(t, strconv.Quote(id), string(env.Payload), "live events follow the gap")
+		n, err := seq(ev.ID)
+		require.NoError(t, err)
+		assert.Greater(t, n, pos)
+		c.close()
+	}
 }
 
 func TestResumeWindowExpires(t *testing.T) {
@@ -232,7 +245,7 @@ func stuckClient(t testing.TB, ts *testServer, query string) net.Conn {
 
 func TestSlowConsumerIsCut(t *testing.T) {
 	const queue = 256
-	ts := newTestServer(t, server.Config{QueueSize: queue, WriteTimeout: time.Minute, HistorySize: 100})
+	ts := newTestServer(t, server.Config{QueueSize: queue, QueueMaxBytes: queue * 20 << 10, WriteTimeout: time.Minute, HistorySize: 100})
 	healthy := ts.connect(t, url.Values{"channels": {"bulk"}})
 	stuckClient(t, ts, "channels=bulk")
 	eventually(t, func() bool { return len(ts.hub.ClientsByChannel("bulk")) == 2 }, "both subscribed")
@@ -273,7 +286,7 @@ func TestSlowConsumerIsCut(t *testing.T) {
 }
 
 func TestCleanupSweepsStalledStream(t *testing.T) {
-	ts := newTestServer(t, server.Config{CleanupInterval: 50 * time.Millisecond, WriteTimeout: -1, QueueSize: 100000, HistorySize: -1})
+	ts := newTestServer(t, server.Config{CleanupInterval: 50 * time.Millisecond, WriteTimeout: -1, QueueSize: 100000, QueueMaxBytes: 64 << 20, HistorySize: -1})
 	stuckClient(t, ts, "channels=bulk")
 	eventually(t, func() bool { return ts.hub.ClientCount() == 1 }, "the stream to open")
 	payload := strings.Repeat("x", 64<<10-16)
@@ -286,7 +299,7 @@ func TestCleanupSweepsStalledStream(t *testing.T) {
 }
 
 func TestWriteTimeoutCutsStuckClient(t *testing.T) {
-	ts := newTestServer(t, server.Config{WriteTimeout: 50 * time.Millisecond, QueueSize: 100000, HistorySize: -1})
+	ts := newTestServer(t, server.Config{WriteTimeout: 50 * time.Millisecond, QueueSize: 100000, QueueMaxBytes: 64 << 20, HistorySize: -1})
 	stuckClient(t, ts, "channels=bulk")
 	eventually(t, func() bool { return ts.hub.ClientCount() == 1 }, "the stream to open")
 	payload := strings.Repeat("x", 64<<10-16)

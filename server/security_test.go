@@ -167,6 +167,7 @@ func (w *wireCheck) feed(b byte) {
 
 var serverEvents = map[string]bool{
 	shared.EventConnected: true, shared.EventHeartbeat: true, shared.EventGap: true, shared.EventMessage: true,
+	shared.EventReconnect: true,
 }
 
 func (w *wireCheck) checkLine(l string) {
@@ -178,7 +179,7 @@ func (w *wireCheck) checkLine(l string) {
 	case l == "":
 	case strings.HasPrefix(l, "data: "):
 	case strings.HasPrefix(l, "id: "):
-		if !digits(l[4:]) {
+		if _, err := seq(l[4:]); err != nil {
 			w.fail("id line %q", l)
 		}
 	case strings.HasPrefix(l, "retry: "):

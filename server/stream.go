@@ -2,17 +2,22 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ssevent/ssevent/shared"
 )
 
-// frame is one encoded event, shared by all the streams it is queued on.
+// frame is one encoded event, shared by all the streams it is queued on and,
+// with the in-memory broker, by the history that replays it.
 type frame struct {
-	id uint64 // 0 for events without an id (heartbeat, gap)
+	id uint64 // 0 for events without an id (heartbeat, gap, probe)
 	b  []byte
 }
 
@@ -23,15 +28,18 @@ const (
 	reasonNone      reason = iota
 	reasonGone             // the client went away
 	reasonTimeout          // Config.Timeout passed
-	reasonSlow             // the queue filled
-	reasonWrite            // a write failed or timed out
+	reasonSlow             // the queue passed its count or byte bound
+	reasonWrite            // a write failed or made no progress in time
 	reasonStale            // the cleanup sweep found no progress
 	reasonTakenOver        // a new stream resumed the same session
 	reasonEnded            // Unsubscribe(id) or ClearClients
 	reasonClosed           // Hub.Close
+	reasonShutdown         // the http.Server the stream came through shut down
+	reasonSent             // the client sent bytes after its request
 )
 
-var reasonNames = [...]string{"none", "client gone", "timeout", "slow consumer", "write failed", "stale", "taken over", "ended by server", "hub closed"}
+var reasonNames = [...]string{"none", "client gone", "timeout", "slow consumer", "write failed", "stale",
+	"taken over", "ended by server", "hub closed", "server shutdown", "client sent data"}
 
 func (r reason) String() string { return reasonNames[r] }
 
@@ -39,70 +47,129 @@ func (r reason) String() string { return reasonNames[r] }
 func (r reason) forgets() bool { return r == reasonEnded }
 
 // notable reports whether the end is worth an Info log record.
-func (r reason) notable() bool { return r == reasonSlow || r == reasonWrite || r == reasonStale }
+func (r reason) notable() bool {
+	return r == reasonSlow || r == reasonWrite || r == reasonStale || r == reasonSent
+}
 
-// stream is one open event stream. Publishers append to its queue; the
-// request goroutine, which owns the connection, drains it.
+// drains reports whether a stream that ended this way writes what is
+// queued first: the server chose to end it, and the client is reading.
+func (r reason) drains() bool {
+	return r == reasonClosed || r == reasonTimeout || r == reasonShutdown
+}
+
+// interrupts reports whether a write blocked when the stream ends this way
+// is cut short (its deadline moved to now): the client is not reading, or
+// not wanted.
+func (r reason) interrupts() bool { return !r.drains() }
+
+// stream is one open event stream. Publishers append to its queue; a writer
+// (the request goroutine on the standard path, the pool on the detached
+// one) drains it.
+//
+// Memory: the queue holds shared frames, at most Config.QueueSize of them
+// and Config.QueueMaxBytes of their bytes (a stream over either bound is
+// cut as a slow consumer); a writer holds at most one batch (maxBatch
+// bytes) besides. A replaying stream reads the history a page at a time
+// as its queue drains (replay.go), so it holds a position in the history,
+// not a copy of it.
 type stream struct {
 	hub  *Hub
 	sess *session
+	srv  *http.Server // the server the request came through; nil if unknown
+	// start is the stream's starting position: the id of its connected
+	// event. Set by Hub.open.
+	start uint64
 
 	mu      sync.Mutex
-	queue   []*frame
-	spare   []*frame
-	held    []*frame // live frames that arrived while replay was pending
-	holding bool
+	queue   []*frame // frames from queue[head:] on are unwritten
+	head    int
+	queued  int    // bytes of the unwritten frames
 	lastID  uint64 // highest id queued: later frames at or below it are duplicates
 	writing bool
+
+	// Replay (replay.go). While replaying, live frames wait in held, up
+	// to the stream's bounds; past them they are dropped and read again
+	// from the history, where they already are.
+	replaying bool
+	held      []*frame
+	heldBytes int
+	heldLost  bool
+	room      chan struct{} // capacity 1: the writer took frames; the replayer may read on
 
 	wake     chan struct{} // capacity 1: "the queue is not empty"
 	done     chan struct{} // closed by kick
 	kickOnce sync.Once
 	reason   reason
-	rc       atomic.Pointer[http.ResponseController]
+	// deadline sets write deadlines on the standard path's connection;
+	// nil until the stream's path is settled, so that a kick during the
+	// takeover cannot cut the response head.
+	deadline atomic.Pointer[http.ResponseController]
 	progress atomic.Int64 // Unix nanoseconds of the last completed write
+	// probe marks a standard-path HTTP/1.x stream: the hub cannot watch
+	// its socket, so it writes a comment now and then to learn that the
+	// client left.
+	probe atomic.Bool
 
 	// A detached stream (detach.go) has no goroutine of its own: writers
-	// from a small pool drain it. Guarded by mu.
+	// from the hub's pool drain it. Guarded by mu.
 	detached  bool
 	scheduled bool // a writer owns the stream (or will): do not schedule it again
 	conn      atomic.Pointer[detachedConn]
 	timer     *time.Timer // Config.Timeout of a detached stream
+	// pending is the unwritten end of a batch whose write would have
+	// blocked, and pendingLast the last id in it. Owned by the writer
+	// that owns the stream.
+	pending     []byte
+	pendingLast uint64
 }
 
-func newStream(h *Hub, s *session, hold bool) *stream {
-	st := &stream{hub: h, sess: s, holding: hold, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newStream(h *Hub, s *session) *stream {
+	st := &stream{hub: h, sess: s, wake: make(chan struct{}, 1), done: make(chan struct{}), room: make(chan struct{}, 1)}
 	st.progress.Store(time.Now().UnixNano())
 	return st
 }
 
-// enqueue queues f without blocking. A full queue ends the stream: the
+// enqueue queues f without blocking. A stream over its bounds ends: the
 // client reconnects and gets what it missed by replay.
 func (st *stream) enqueue(f *frame) {
+	cfg := &st.hub.cfg
 	st.mu.Lock()
 	switch {
 	case f.id != 0 && f.id <= st.lastID:
 		st.mu.Unlock()
 		return
-	case st.holding:
-		if len(st.held) >= st.hub.cfg.QueueSize {
-			st.mu.Unlock()
-			st.kick(reasonSlow)
-			return
+	case st.replaying:
+		switch {
+		case f.id == 0:
+			// Heartbeats and probes: the replay keeps the stream busy.
+		case st.heldLost:
+		case len(st.held) >= cfg.QueueSize || st.heldBytes+len(f.b) > cfg.QueueMaxBytes:
+			// The history holds these frames: the replayer reads them
+			// from there instead.
+			clear(st.held)
+			st.held, st.heldBytes, st.heldLost = nil, 0, true
+		default:
+			st.held = append(st.held, f)
+			st.heldBytes += len(f.b)
 		}
-		st.held = append(st.held, f)
 		st.mu.Unlock()
 		return
-	case len(st.queue) >= st.hub.cfg.QueueSize:
+	case len(st.queue)-st.head >= cfg.QueueSize || st.queued+len(f.b) > cfg.QueueMaxBytes:
 		st.mu.Unlock()
 		st.kick(reasonSlow)
 		return
 	}
+	st.pushLocked(f)
+	st.signalLocked()
+}
+
+// pushLocked appends f to the queue.
+func (st *stream) pushLocked(f *frame) {
 	st.queue = append(st.queue, f)
+	st.queued += len(f.b)
 	if f.id != 0 {
 		st.lastID = f.id
 	}
-	st.signalLocked()
 }
 
 // signalLocked tells the stream's writer there is work, and unlocks st.mu.
@@ -114,7 +181,7 @@ func (st *stream) signalLocked() {
 		st.scheduled = true
 		st.mu.Unlock()
 		if run {
-			schedule(st)
+			st.hub.pool.schedule(st)
 		}
 		return
 	}
@@ -125,26 +192,54 @@ func (st *stream) signalLocked() {
 	}
 }
 
-// release ends replay: the replayed frames go first, then the live frames
-// held meanwhile, each id at most once.
-func (st *stream) release(replayed []*frame, after uint64) {
+// maxBatch bounds the bytes gathered into one write.
+const maxBatch = 64 << 10
+
+// keepQueue is the largest queue capacity a stream keeps once drained.
+const keepQueue = 64
+
+// take moves frames from the front of the queue into dst, up to maxBatch
+// bytes (at least one frame), and returns dst and the bytes taken. The
+// taken frames no longer count against the stream's byte bound.
+func (st *stream) take(dst []*frame) ([]*frame, int) {
 	st.mu.Lock()
-	st.lastID = max(st.lastID, after)
-	add := func(fs []*frame) {
-		for _, f := range fs {
-			if f.id != 0 {
-				if f.id <= st.lastID {
-					continue
-				}
-				st.lastID = f.id
-			}
-			st.queue = append(st.queue, f)
+	defer st.mu.Unlock()
+	n := 0
+	for st.head < len(st.queue) {
+		f := st.queue[st.head]
+		if n > 0 && n+len(f.b) > maxBatch {
+			break
+		}
+		dst = append(dst, f)
+		n += len(f.b)
+		st.queue[st.head] = nil
+		st.head++
+	}
+	st.queued -= n
+	if st.head == len(st.queue) {
+		st.head = 0
+		if cap(st.queue) > keepQueue {
+			st.queue = nil
+		} else {
+			st.queue = st.queue[:0]
 		}
 	}
-	add(replayed)
-	add(st.held)
-	st.held, st.holding = nil, false
-	st.signalLocked()
+	st.writing = len(dst) > 0
+	if st.replaying && n > 0 {
+		select {
+		case st.room <- struct{}{}:
+		default:
+		}
+	}
+	return dst, n
+}
+
+// wrote records a completed write: progress, and the session's cursor.
+func (st *stream) wrote(last uint64) {
+	if last != 0 {
+		atomic.StoreUint64(&st.sess.cursor, last)
+	}
+	st.progress.Store(time.Now().UnixNano())
 }
 
 // kick ends the stream for r. The first reason wins. A stream being cut
@@ -154,10 +249,10 @@ func (st *stream) kick(r reason) {
 	st.kickOnce.Do(func() {
 		st.reason = r
 		close(st.done)
-		if r != reasonClosed && r != reasonTimeout {
+		if r.interrupts() {
 			if c := st.conn.Load(); c != nil {
 				_ = c.conn.SetWriteDeadline(time.Now())
-			} else if rc := st.rc.Load(); rc != nil {
+			} else if rc := st.deadline.Load(); rc != nil {
 				_ = rc.SetWriteDeadline(time.Now())
 			}
 		}
@@ -166,83 +261,105 @@ func (st *stream) kick(r reason) {
 	})
 }
 
+func (st *stream) isDone() bool {
+	select {
+	case <-st.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // stalled reports whether the stream has had work pending without
 // finishing a write for longer than d.
 func (st *stream) stalled(now time.Time, d time.Duration) bool {
 	st.mu.Lock()
-	busy := st.writing || len(st.queue) > 0
+	busy := st.writing || st.head < len(st.queue)
 	st.mu.Unlock()
 	return busy && now.Sub(time.Unix(0, st.progress.Load())) > d
 }
 
-// maxBatch bounds the bytes gathered into one Write.
-const maxBatch = 64 << 10
-
-// keepQueue is the largest queue capacity a stream keeps between writes.
-const keepQueue = 64
+// finalFrame is what a stream that ends this way writes last: a
+// reconnect event with a jittered delay when the server shuts down, so
+// that its clients do not all come back at once.
+func (st *stream) finalFrame() []byte {
+	if st.reason != reasonClosed && st.reason != reasonShutdown {
+		return nil
+	}
+	cfg := &st.hub.cfg
+	d := cfg.Retry
+	if j := cfg.ReconnectJitter; j > 0 {
+		d += rand.N(j)
+	}
+	data, _ := json.Marshal(shared.Reconnect{Reason: shared.ReasonShutdown, Retry: d.Milliseconds()})
+	b, _ := shared.AppendEvent(nil, &shared.Event{Name: shared.EventReconnect, Data: data, Retry: d})
+	return b
+}
 
 var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, maxBatch); return &b }}
 
-// flush writes everything queued, gathered into as few writes as possible,
-// and flushes. It returns the first write error.
+var framesPool = sync.Pool{New: func() any { return new([]*frame) }}
+
+// flush writes what is queued through w, a batch at a time, each write
+// under a fresh deadline so that WriteTimeout bounds a stall, not the
+// whole backlog, then flushes once. It returns the first error.
 func (st *stream) flush(w http.ResponseWriter, rc *http.ResponseController) error {
-	st.mu.Lock()
-	q := st.queue
-	st.queue = st.spare[:0]
-	st.spare = nil
-	st.writing = len(q) > 0
-	st.mu.Unlock()
-	if len(q) == 0 {
-		return nil
-	}
-	if d := st.hub.cfg.WriteTimeout; d > 0 {
-		_ = rc.SetWriteDeadline(time.Now().Add(d))
-	}
+	fp := framesPool.Get().(*[]*frame)
 	bp := batchPool.Get().(*[]byte)
-	buf := (*bp)[:0]
-	var last uint64
-	var err error
-	for _, f := range q {
-		if len(buf)+len(f.b) > maxBatch && len(buf) > 0 {
-			if _, err = w.Write(buf); err != nil {
-				break
-			}
-			buf = buf[:0]
+	defer func() {
+		clear(*fp)
+		*fp = (*fp)[:0]
+		framesPool.Put(fp)
+		batchPool.Put(bp)
+	}()
+	wrote := false
+	for {
+		fs, _ := st.take((*fp)[:0])
+		*fp = fs
+		if len(fs) == 0 {
+			break
 		}
-		if len(f.b) > maxBatch {
-			if _, err = w.Write(f.b); err != nil {
-				break
-			}
-		} else {
+		buf := (*bp)[:0]
+		var last uint64
+		for _, f := range fs {
 			buf = append(buf, f.b...)
+			if f.id != 0 {
+				last = f.id
+			}
 		}
-		if f.id != 0 {
-			last = f.id
+		*bp = buf[:0]
+		clear(fs)
+		if err := st.writeStd(w, buf); err != nil {
+			return err
+		}
+		wrote = true
+		if last != 0 {
+			atomic.StoreUint64(&st.sess.cursor, last)
 		}
 	}
-	if err == nil && len(buf) > 0 {
-		_, err = w.Write(buf)
-	}
-	if err == nil {
-		err = rc.Flush()
-	}
-	*bp = buf[:0]
-	batchPool.Put(bp)
-	clear(q)
 	st.mu.Lock()
 	st.writing = false
-	if cap(q) <= keepQueue { // keep small buffers; let a burst's big one go
-		st.spare = q[:0]
-	}
 	st.mu.Unlock()
-	if err != nil {
+	if !wrote {
+		return nil
+	}
+	if err := rc.Flush(); err != nil {
 		return err
 	}
-	if last != 0 {
-		atomic.StoreUint64(&st.sess.cursor, last)
-	}
-	st.progress.Store(time.Now().UnixNano())
+	st.wrote(0)
 	return nil
+}
+
+// writeStd writes b through the standard path's writer under a fresh
+// write deadline.
+func (st *stream) writeStd(w http.ResponseWriter, b []byte) error {
+	if d := st.hub.cfg.WriteTimeout; d > 0 {
+		if dl := st.deadline.Load(); dl != nil {
+			_ = dl.SetWriteDeadline(time.Now().Add(d))
+		}
+	}
+	_, err := w.Write(b)
+	return err
 }
 
 // errNoFlush means the response writer cannot flush, so events would sit
@@ -264,14 +381,12 @@ func canFlush(w http.ResponseWriter) bool {
 }
 
 // serve writes the stream's headers and first events, then owns the
-// connection until the stream ends. w receives the bytes; rc flushes and
-// sets deadlines on the underlying connection.
+// connection until the stream ends. w receives the bytes and flushes.
 //
 // It returns true when it detached the stream from the request instead
 // (detach.go): the stream then lives on without this goroutine, and ends
 // itself through Hub.closeStream.
-func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWriter, rc *http.ResponseController, first []byte) (detached bool) {
-	st.rc.Store(rc)
+func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWriter, first []byte) (detached bool) {
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-cache")
@@ -279,13 +394,22 @@ func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWri
 	if r.ProtoMajor == 1 {
 		hdr.Set("Connection", "keep-alive")
 	}
-	detach := detachable(r, w)
-	w.WriteHeader(http.StatusOK)
-	if detach && st.detach(w, first) {
-		return true
+	if detachable(r, w) {
+		return st.detach(w, first)
 	}
+	rc := http.NewResponseController(w)
+	dl := deadlineController(w)
 	if d := st.hub.cfg.WriteTimeout; d > 0 {
-		_ = rc.SetWriteDeadline(time.Now().Add(d))
+		if err := dl.SetWriteDeadline(time.Now().Add(d)); errors.Is(err, http.ErrNotSupported) {
+			st.hub.log.Warn("ssevent: write deadlines cannot reach this stream's connection: a middleware wraps the response writer without an Unwrap method; a client that stops reading is only noticed by the cleanup sweep",
+				"writer", typeName(w))
+		}
+	}
+	st.deadline.Store(dl)
+	st.probe.Store(r.ProtoMajor == 1)
+	w.WriteHeader(http.StatusOK)
+	if st.isDone() && st.reason.interrupts() {
+		return false
 	}
 	if _, err := w.Write(first); err != nil {
 		st.kick(reasonWrite)
@@ -317,17 +441,29 @@ func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWri
 				return false
 			}
 		case <-st.done:
-			if st.reason == reasonClosed {
-				_ = st.flush(w, rc) // end cleanly: what was queued goes out
-			}
+			st.finish(w, rc)
 			return false
 		case <-timeout:
 			st.kick(reasonTimeout)
-			_ = st.flush(w, rc)
+			st.finish(w, rc)
 			return false
 		case <-ctx.Done():
 			st.kick(reasonGone)
 			return false
 		}
+	}
+}
+
+// finish ends a standard-path stream that was kicked: when the server
+// chose to end it, what is queued goes out, then the final event.
+func (st *stream) finish(w http.ResponseWriter, rc *http.ResponseController) {
+	if !st.reason.drains() {
+		return
+	}
+	if st.flush(w, rc) != nil {
+		return
+	}
+	if b := st.finalFrame(); b != nil && st.writeStd(w, b) == nil {
+		_ = rc.Flush()
 	}
 }

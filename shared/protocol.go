@@ -237,7 +237,7 @@ func ValidChannel(name string) error {
 
 // reservedEvents are names a custom event may not take.
 var reservedEvents = map[string]bool{
-	EventConnected: true, EventHeartbeat: true, EventGap: true,
+	EventConnected: true, EventHeartbeat: true, EventGap: true, EventReconnect: true,
 	EventOpen: true, EventError: true, EventReconnecting: true,
 }
 
