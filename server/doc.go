@@ -13,18 +13,25 @@
 //
 // # Delivery
 //
-// Every event for the application carries an id that grows across the hub.
-// Publishing never waits for a client: each stream has a bounded queue of
-// pre-encoded events, drained into as few writes as possible. A stream on
+// Every event for the application carries an id, "<epoch>-<seq>", whose
+// sequence number grows across the hub and whose epoch names the hub's
+// sequence, so that an id from another hub or from before a restart is
+// never mistaken for a position. Publishing never waits for a client: each
+// stream has a queue of pre-encoded events shared with the other streams,
+// bounded by Config.QueueSize and Config.QueueMaxBytes, drained into as few
+// writes as possible. A stream on
 // net/http's own HTTP/1.1 response writer is detached from its request
 // after the headers: its request goroutine returns, and a small pool of
 // writers drains the streams that have events queued (a write that would
 // block finishes on a goroutine of its own, under Config.WriteTimeout). Such
-// a stream is no longer tracked by the http.Server: Hub.Close ends it.
+// a stream is no longer tracked by the http.Server, but the hub watches the
+// server and ends it on Shutdown or Close.
 // HTTP/2, TLS and response writers wrapped by middleware keep the request
-// goroutine as the stream's writer. A client whose queue fills is disconnected;
-// when it reconnects with Last-Event-ID it gets everything it missed from the
-// hub's bounded history, in order, with no duplicate. A client that
+// goroutine as the stream's writer. A client whose queue passes its bounds is
+// disconnected; when it reconnects with Last-Event-ID it gets everything it
+// missed from the hub's bounded history, in order, with no duplicate. A
+// replay reads the history a page at a time as the client takes it, so it
+// is never cut for the size of its backlog. A client that
 // reconnects with its clientId within Config.ResumeWindow keeps its id, its
 // channels and its private messages.
 //
@@ -39,6 +46,8 @@
 //
 // Set ReadHeaderTimeout and IdleTimeout on the http.Server, but not
 // WriteTimeout (it would end every stream) nor Echo's Timeout middleware
-// (it breaks streaming). Call Close from http.Server.RegisterOnShutdown,
-// because Shutdown otherwise waits for open streams forever.
+// (it breaks streaming). Streams end with the http.Server they came
+// through: the hub watches it, and on Shutdown or Close ends its streams
+// with a "reconnect" event (shutdown.go), so Shutdown does not wait for
+// them and nothing needs registering.
 package server

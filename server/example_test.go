@@ -20,8 +20,6 @@ func Example() {
 	hub := server.New(server.Config{})
 	e := echo.New()
 	e.Any("/events", hub.Handler)
-	// http.Server.Shutdown waits for open streams: close the hub first.
-	e.Server.RegisterOnShutdown(func() { _ = hub.Close(context.Background()) })
 
 	// go e.Start("127.0.0.1:3000") in an application; here a test server.
 	srv := httptest.NewServer(e)
@@ -99,9 +97,9 @@ func ExampleHub_SendTo() {
 }
 
 // Serving with the timeouts a streaming endpoint wants, and a graceful
-// shutdown. http.Server.Shutdown waits for active connections, and streams
-// never end by themselves, so the hub is closed from RegisterOnShutdown:
-// streams write what is queued and end, then Shutdown returns.
+// shutdown. Streams end with their server: Shutdown ends them, each with a
+// "reconnect" event whose delay is spread out, and returns. Hub.Close then
+// releases the hub (it would also end the streams on its own).
 func ExampleHub_Close() {
 	hub := server.New(server.Config{})
 	e := echo.New()
@@ -114,15 +112,11 @@ func ExampleHub_Close() {
 		IdleTimeout:       2 * time.Minute,
 		// No WriteTimeout: it would end every stream.
 	}
-	srv.RegisterOnShutdown(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = hub.Close(ctx)
-	})
 	go func() { _ = srv.ListenAndServe() }()
 
 	// On SIGTERM:
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(ctx)
+	_ = hub.Close(ctx)
 }

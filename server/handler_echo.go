@@ -100,7 +100,7 @@ func (h *Hub) handleGet(c echo.Context) error {
 	)
 	asked, placed := h.place(r.Context(), lastEventID)
 	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
-	req := openRequest{after: asked, unplaced: !placed, srv: srv}
+	req := openRequest{after: asked, unplaced: !placed, lastID: lastID, srv: srv}
 	var after uint64
 	if resumeID != "" {
 		req.resumeID = resumeID
@@ -156,12 +156,9 @@ func (h *Hub) handleGet(c echo.Context) error {
 	}
 	first, _ = shared.AppendEvent(first, &shared.Event{ID: posID, Name: shared.EventConnected, Data: data})
 
-	switch {
-	case after > 0:
+	if after > 0 {
 		h.replays.Add(1)
 		go h.replay(st, after, lastID)
-	case !placed:
-		st.enqueue(gapFrame(lastID, set))
 	}
 	h.watchServer(srv, r)
 	detached = st.serve(r.Context(), r, c.Response(), first)

@@ -528,6 +528,7 @@ type openRequest struct {
 	channels []string // for a new session, already approved
 	after    uint64   // the client's last event id, placed; 0 for none
 	unplaced bool     // the client sent a last event id the hub cannot place
+	lastID   string   // the last event id the client sent, for a gap event
 	srv      *http.Server
 }
 
@@ -599,6 +600,7 @@ func (h *Hub) open(req openRequest) (st *stream, resumed bool, set []string, aft
 		st.replaying, st.lastID, st.start = true, after, after
 	case req.unplaced:
 		st.lastID, st.start = pos, pos
+		st.pushLocked(gapFrame(req.lastID, s.channelList()))
 	}
 	s.stream = st
 	h.attached[st] = struct{}{}
