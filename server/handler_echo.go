@@ -335,6 +335,9 @@ func (h *Hub) handlePost(c echo.Context) error {
 		return refuse(c, http.StatusUnprocessableEntity, shared.CodeTooManyChannels, err.Error())
 	case errors.Is(err, ErrClosed):
 		return refuse(c, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
+	case errors.Is(err, ErrUnavailable):
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
+		return refuse(c, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be changed now; retry")
 	case err != nil:
 		return refuse(c, http.StatusInternalServerError, shared.CodeInternal, "cannot apply the request")
 	}
