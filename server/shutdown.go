@@ -17,6 +17,7 @@ package server
 // it once.
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"sync"
@@ -76,10 +77,12 @@ func (h *Hub) watchServer(srv *http.Server, r *http.Request) {
 	h.mu.Unlock()
 	go func() {
 		defer h.bg.Done()
-		// Serve returns when the server shuts down (or already has),
-		// or when the hub stops the watch.
-		_ = srv.Serve(w)
-		h.serverDown(srv, w)
+		// Serve returns ErrServerClosed when the server shuts down
+		// (or already has); anything else (the hub stopped the watch,
+		// a server that cannot serve at all) ends no stream.
+		if err := srv.Serve(w); errors.Is(err, http.ErrServerClosed) {
+			h.serverDown(srv, w)
+		}
 	}()
 }
 
