@@ -30,6 +30,14 @@ const (
 	// the delay it names, which the server spreads out so that its clients
 	// do not all come back at once.
 	EventReconnect = "reconnect"
+	// EventClosed is the last event of a session the server ended for
+	// good (Unsubscribe with no channels, ClearClients). Its data is a
+	// Closed object. The client must not reconnect with the same id.
+	EventClosed = "closed"
+	// EventChannels tells the client that the server changed its channel
+	// set (Hub.Subscribe or Hub.Unsubscribe, or a permission re-checked on
+	// resume). Its data is a Channels object.
+	EventChannels = "channels"
 )
 
 // Client-side event names of the browser client. The server never sends an
@@ -54,6 +62,16 @@ const (
 	// HeaderLastEventID is the header a browser EventSource sends when it
 	// reconnects.
 	HeaderLastEventID = "Last-Event-ID"
+	// HeaderSessionKey carries a session's key (Connected.SessionKey) on
+	// the requests that resume or change the session: a client that can
+	// set headers sends it on its stream requests and POSTs.
+	HeaderSessionKey = "SSEvent-Key"
+	// CookieSessionKey prefixes the name of the cookie, one per session
+	// ("ssevent-<clientId>"), in which the hub also hands the session key
+	// to the browser, for transports that cannot set headers (a native
+	// EventSource). It is HttpOnly, SameSite=Lax and scoped to the
+	// events route.
+	CookieSessionKey = "ssevent-"
 )
 
 // DefaultChannel is the channel every client joins at connect time unless the
@@ -123,8 +141,9 @@ func AppendEnvelope(dst, channelJSON, payload []byte) []byte {
 
 // Connected is the data of the "connected" event.
 type Connected struct {
-	// ClientID identifies this client in POST requests and SendTo. Keep it
-	// private: presenting it resumes the session.
+	// ClientID identifies this client in POST requests and SendTo. It is
+	// not a secret: resuming or changing the session also takes the
+	// SessionKey, or the same user (Config.Identify on the server).
 	ClientID string `json:"clientId"`
 	// Channels is the client's channel set after connecting.
 	Channels []string `json:"channels"`
@@ -137,6 +156,13 @@ type Connected struct {
 	// when heartbeats are off. A client that hears nothing for a few
 	// intervals may treat the stream as dead.
 	Heartbeat int64 `json:"heartbeat"`
+	// SessionKey, when set, is the secret that binds the session to this
+	// client: resuming it or changing its channels takes the key as well
+	// as the ClientID (in the HeaderSessionKey header, or the cookie the
+	// hub sets). It is absent when the server binds sessions to the
+	// identity of the user instead (Config.Identify). Keep it out of URLs
+	// and logs.
+	SessionKey string `json:"sessionKey,omitempty"`
 }
 
 // Gap is the data of the "gap" event.
@@ -154,6 +180,21 @@ type Reconnect struct {
 	Reason string `json:"reason"`
 	// Retry is the delay, in milliseconds, after which to reconnect.
 	Retry int64 `json:"retry"`
+}
+
+// Closed is the data of the "closed" event.
+type Closed struct {
+	// Reason says why the session ended: ReasonEnded.
+	Reason string `json:"reason"`
+}
+
+// ReasonEnded: the application ended the session.
+const ReasonEnded = "ended"
+
+// Channels is the data of the "channels" event.
+type Channels struct {
+	// Channels is the client's channel set now, sorted.
+	Channels []string `json:"channels"`
 }
 
 // Reasons of a Reconnect event.
@@ -238,6 +279,7 @@ func ValidChannel(name string) error {
 // reservedEvents are names a custom event may not take.
 var reservedEvents = map[string]bool{
 	EventConnected: true, EventHeartbeat: true, EventGap: true, EventReconnect: true,
+	EventClosed: true, EventChannels: true,
 	EventOpen: true, EventError: true, EventReconnecting: true,
 }
 
