@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -42,6 +43,15 @@ func URL(t testing.TB) string {
 // saying how to install it, when redis-server is not installed.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	s := New(t)
+	s.Restart()
+	return s
+}
+
+// New returns a Server that is not running yet: its port is chosen and
+// nothing listens on it until Restart. It is stopped when the test ends.
+func New(t testing.TB) *Server {
+	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatal("redis-server not found; install it: apt-get install redis-server")
 	}
@@ -54,7 +64,6 @@ func Start(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 	s := &Server{t: t, dir: t.TempDir(), port: port}
-	s.Restart()
 	t.Cleanup(s.Kill)
 	return s
 }
@@ -62,8 +71,8 @@ func Start(t testing.TB) *Server {
 // URL is the server's address as a redis:// URL.
 func (s *Server) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
 
-// Restart starts the server again after Kill, on the same port and data,
-// and waits until it accepts connections.
+// Restart starts the server (again, after Kill), on the same port and
+// data, and waits until it accepts connections.
 func (s *Server) Restart() {
 	s.t.Helper()
 	cmd := exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
@@ -103,4 +112,40 @@ func (s *Server) Kill() {
 	_ = s.cmd.Process.Signal(syscall.SIGKILL)
 	_ = s.cmd.Wait()
 	s.cmd = nil
+}
+
+// Stop freezes the server (SIGSTOP), as a hung host would: connections
+// stay open and new ones are accepted by the kernel, but nothing is
+// answered until Continue.
+func (s *Server) Stop() { s.signal(syscall.SIGSTOP) }
+
+// Continue lets a stopped server run again (SIGCONT).
+func (s *Server) Continue() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.t.Helper()
+	if s.cmd == nil {
+		s.t.Fatalf("redis-server on port %d is not running", s.port)
+	}
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// Wipe deletes the data of a killed server, so that Restart starts it
+// empty, as a Redis without persistence would come back.
+func (s *Server) Wipe() {
+	s.t.Helper()
+	if s.cmd != nil {
+		s.t.Fatal("redistest: Wipe while the server runs")
+	}
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(s.dir, e.Name())); err != nil {
+			s.t.Fatal(err)
+		}
+	}
 }
