@@ -1,7 +1,6 @@
 package redisbroker
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -279,7 +278,9 @@ func (b *Broker) Publish(ctx context.Context, msg server.Message) (uint64, error
 }
 
 // History reads the held messages of topics after an id, with one script
-// so that what it returns is one moment's state.
+// so that what it returns is one moment's state. The script merges the
+// topics and returns the first limit messages only: a long history is not
+// read to return a few.
 func (b *Broker) History(ctx context.Context, topics []server.Topic, after uint64, limit int) ([]server.Message, bool, error) {
 	if b.isClosed() {
 		return nil, false, server.ErrClosed
@@ -287,14 +288,17 @@ func (b *Broker) History(ctx context.Context, topics []server.Topic, after uint6
 	if after == 0 {
 		return nil, false, nil
 	}
-	keys := make([]string, 0, len(topics)+3)
-	keys = append(keys, b.keySeq, b.keyFirst, b.keyLog)
+	keys := make([]string, 0, len(topics)+2)
+	keys = append(keys, b.keySeq, b.keyFirst)
 	for _, t := range topics {
 		keys = append(keys, b.topicKey(t))
 	}
-	res, err := historyScript.Run(ctx, b.rdb, keys, after, b.bopts.HistoryTTL.Microseconds()).Slice()
+	res, err := historyScript.Run(ctx, b.rdb, keys, after, b.bopts.HistoryTTL.Microseconds(), max(limit, 0)).Slice()
 	if err != nil {
 		return nil, false, unavailable(err)
+	}
+	if len(res) == 0 {
+		return nil, false, errors.New("redisbroker: the history script returned nothing")
 	}
 	gap := res[0] == int64(1)
 	msgs := make([]server.Message, 0, (len(res)-1)/2)
@@ -306,10 +310,6 @@ func (b *Broker) History(ctx context.Context, topics []server.Topic, after uint6
 			return nil, false, fmt.Errorf("redisbroker: malformed history entry %q", id)
 		}
 		msgs = append(msgs, m)
-	}
-	slices.SortFunc(msgs, func(x, y server.Message) int { return cmp.Compare(x.ID, y.ID) })
-	if limit > 0 && len(msgs) > limit {
-		msgs = msgs[:limit]
 	}
 	return msgs, gap, nil
 }

@@ -6,6 +6,15 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// luaTime holds the helpers every script may use.
+const luaTime = `
+local function fmt(n) return string.format('%.0f', n) end
+local function now_us()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+`
+
 // Every script that publishes starts with KEYS[1] = the id counter,
 // KEYS[2] = the first id, KEYS[3] = the log, and appends one log entry:
 // ids come from the counter, never below the Redis clock in microseconds,
@@ -13,12 +22,7 @@ import (
 // a message's id is never below its publication time (which the age
 // trimming relies on). Each log entry holds p, the id of the entry before
 // it, so that a reader sees when it missed some.
-const luaPrelude = `
-local function fmt(n) return string.format('%.0f', n) end
-local function now_us()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
+const luaPrelude = luaTime + `
 local function next_id(now)
   local prev = redis.call('GET', KEYS[1]) or '0'
   local id = tonumber(prev) + 1
@@ -57,20 +61,22 @@ log_add(sid, prev, ARGV[4], ARGV[1])
 return sid
 `)
 
-// historyScript: KEYS[4...] are topic streams (KEYS[3] is unused). ARGV:
-// after, history TTL (µs). Returns {gap, id, message, id, message...},
-// each topic's messages in id order.
-var historyScript = script(`
+// historyScript: KEYS[1] the id counter, KEYS[2] the first id, KEYS[3...]
+// topic streams. ARGV: after, history TTL (µs), limit (0: none). Returns
+// {gap, id, message, id, message...}: the first limit messages above
+// after, in id order, merged from the topics, of which it reads no more
+// than limit each.
+var historyScript = redis.NewScript(luaTime + `
 local after = tonumber(ARGV[1])
-local now = now_us()
-local cutoff = now - tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local cutoff = now_us() - tonumber(ARGV[2])
 local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
 local first = tonumber(redis.call('GET', KEYS[2]) or '0')
 local gap = 0
 if first == 0 or after < first or after > seq then gap = 1 end
-local out = {0}
 local from = '(' .. fmt(after) .. '-0'
-for i = 4, #KEYS do
+local lists = {}
+for i = 3, #KEYS do
   local k = KEYS[i]
   if redis.call('EXISTS', k) == 1 then
     redis.call('XTRIM', k, 'MINID', fmt(cutoff))
@@ -81,13 +87,34 @@ for i = 4, #KEYS do
     if after < cutoff then gap = 1 end
   else
     if after < tonumber(f[1][2][2]) then gap = 1 end
-    for _, e in ipairs(redis.call('XRANGE', k, from, '+')) do
-      out[#out + 1] = e[1]
-      out[#out + 1] = e[2][4]
+    local l
+    if limit > 0 then
+      l = redis.call('XRANGE', k, from, '+', 'COUNT', limit)
+    else
+      l = redis.call('XRANGE', k, from, '+')
     end
+    if #l > 0 then lists[#lists + 1] = l end
   end
 end
-out[1] = gap
+local function id_of(e) return tonumber(string.match(e[1], '^%d+')) end
+local at, head = {}, {}
+for j, l in ipairs(lists) do at[j] = 1; head[j] = id_of(l[1]) end
+local out = {gap}
+local n = 0
+while limit == 0 or n < limit do
+  local best = nil
+  for j = 1, #lists do
+    if head[j] and (best == nil or head[j] < head[best]) then best = j end
+  end
+  if best == nil then break end
+  local l = lists[best]
+  local e = l[at[best]]
+  out[#out + 1] = e[1]
+  out[#out + 1] = e[2][4]
+  n = n + 1
+  at[best] = at[best] + 1
+  if l[at[best]] then head[best] = id_of(l[at[best]]) else head[best] = nil end
+end
 return out
 `)
 
