@@ -4,19 +4,20 @@ package server
 // ClusterBroker: session state lives in the broker, and changes to a
 // session held by another hub travel to it as Commands. With the in-memory
 // broker, h.cluster is nil and none of this runs.
+//
+// The broker bounds each of its calls by itself (the Redis broker by its
+// Options.Timeout) and returns an error wrapping ErrUnavailable when its
+// store does not answer in time, so the calls here add no timeout of
+// their own.
 
 import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync/atomic"
-	"time"
 )
-
-// clusterTimeout bounds a call to the cluster made without a request
-// context (Send, Subscribe and the like called by the application).
-const clusterTimeout = 10 * time.Second
 
 // startBroker starts the broker, as a cluster member when it is one.
 func (h *Hub) startBroker(opts BrokerOptions) error {
@@ -48,8 +49,7 @@ func (h *Hub) clusterUpdate(op CommandOp, id string, channels []string) ([]strin
 	if h.isClosed() {
 		return nil, ErrClosed
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
-	defer cancel()
+	ctx := context.Background()
 	if op == CommandUnsubscribe && len(channels) == 0 {
 		return nil, h.cluster.EndSession(ctx, id)
 	}
@@ -59,8 +59,7 @@ func (h *Hub) clusterUpdate(op CommandOp, id string, channels []string) ([]strin
 // clusterClear forgets every session of the cluster. When the cluster
 // cannot be reached, this hub's sessions are ended all the same.
 func (h *Hub) clusterClear() {
-	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
-	defer cancel()
+	ctx := context.Background()
 	if err := h.cluster.ClearSessions(ctx); err != nil {
 		h.log.Warn("ssevent: clearing the cluster's sessions; ending this hub's only", "err", err)
 		h.apply(Command{Op: CommandClear})
@@ -70,8 +69,7 @@ func (h *Hub) clusterClear() {
 // clusterClientCount is ClientCount for a cluster, falling back to this
 // hub's streams when the cluster cannot be reached.
 func (h *Hub) clusterClientCount() int {
-	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
-	defer cancel()
+	ctx := context.Background()
 	n, err := h.cluster.ClientCount(ctx)
 	if err != nil {
 		h.log.Warn("ssevent: counting the cluster's clients; counting this hub's only", "err", err)
@@ -85,8 +83,7 @@ func (h *Hub) clusterClientCount() int {
 // clusterClientsByChannel is ClientsByChannel for a cluster, falling back
 // to this hub's streams when the cluster cannot be reached.
 func (h *Hub) clusterClientsByChannel(channel string) ([]string, bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
-	defer cancel()
+	ctx := context.Background()
 	ids, err := h.cluster.ClientsByChannel(ctx, channel)
 	if err != nil {
 		h.log.Warn("ssevent: listing the cluster's clients; listing this hub's only", "err", err)
@@ -96,7 +93,9 @@ func (h *Hub) clusterClientsByChannel(channel string) ([]string, bool) {
 }
 
 // openCluster is open, except that in a cluster a session to resume that
-// this hub does not hold is taken from the cluster.
+// this hub does not hold is taken from the cluster. When the cluster cannot
+// tell whether the session lives, it returns an error wrapping
+// ErrUnavailable, not a fresh session.
 func (h *Hub) openCluster(ctx context.Context, req openRequest) (st *stream, resumed bool, set []string, after uint64, err error) {
 	st, resumed, set, after, err = h.open(req)
 	if h.cluster == nil || !errors.Is(err, errNoResume) {
@@ -104,7 +103,13 @@ func (h *Hub) openCluster(ctx context.Context, req openRequest) (st *stream, res
 	}
 	rec, ok, lerr := h.cluster.LoadSession(ctx, req.resumeID)
 	if lerr != nil {
+		// The session may live on: opening a fresh one would lose its
+		// channels. The client is to retry with the same id.
 		h.log.Warn("ssevent: loading a session to resume", "client", req.resumeID, "err", lerr)
+		if !errors.Is(lerr, ErrUnavailable) {
+			lerr = fmt.Errorf("%w: %w", ErrUnavailable, lerr)
+		}
+		return nil, false, nil, 0, fmt.Errorf("ssevent: loading the session to resume: %w", lerr)
 	}
 	if !ok {
 		return st, resumed, set, after, err
@@ -133,8 +138,9 @@ func (h *Hub) openCluster(ctx context.Context, req openRequest) (st *stream, res
 
 // clusterOpened tells the cluster that st's session is held here: a new
 // session's record is stored, a resumed one is taken from whichever hub
-// held it. A failure is logged; the presence loop stores the record of a
-// session it lacks later.
+// held it. A failure is logged (the broker bounds the call): the stream
+// goes on, and the record is stored when it ends (clusterClosed), so that
+// the session can then be resumed on any hub.
 func (h *Hub) clusterOpened(ctx context.Context, st *stream, resumed bool, set []string) {
 	if h.cluster == nil {
 		return
@@ -165,8 +171,7 @@ func (h *Hub) clusterClosed(st *stream, forgotten bool) {
 	if moved {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
-	defer cancel()
+	ctx := context.Background()
 	var err error
 	if h.cfg.ResumeWindow <= 0 {
 		if err = h.cluster.EndSession(ctx, s.id); errors.Is(err, ErrUnknownClient) {
