@@ -20,6 +20,8 @@ type Client struct {
 	opts    Options
 	closing chan struct{} // closed when the client stops, for any reason
 	once    sync.Once
+	ctx     context.Context // ends when the client stops; given to HeaderFunc
+	cancel  context.CancelFunc
 
 	// qmu guards the two queues the browser's callbacks fill. It is never
 	// held across a JavaScript call or a blocking operation.
@@ -35,6 +37,7 @@ type Client struct {
 	userClosed bool
 	stopErr    error
 	clientID   string
+	sessionKey string // the secret of clientID's session, "" when the server gave none
 	channels   []string
 	lastID     string
 	ready      chan struct{} // closed while connected
@@ -64,6 +67,7 @@ func Connect(url string, opts Options) *Client {
 		handlers:  make(map[string][]*handlerEntry),
 		inflight:  make(map[*js.Value]struct{}),
 	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	chs, err := validChannels(opts.Channels)
 	c.channels = chs
 	go c.dispatch()
@@ -207,11 +211,11 @@ func (c *Client) change(ctx context.Context, action string, channels []string) e
 	if len(chs) == 0 {
 		return nil
 	}
-	var id string
+	var id, key string
 	for {
 		c.mu.Lock()
 		closed, connected, ready := c.state == StateClosed, c.connected, c.ready
-		id = c.clientID
+		id, key = c.clientID, c.sessionKey
 		c.mu.Unlock()
 		if closed {
 			return ErrClosed
@@ -235,17 +239,40 @@ func (c *Client) change(ctx context.Context, action string, channels []string) e
 	if err != nil {
 		return err
 	}
-	hdr := c.headers()
-	hdr["Content-Type"] = "application/json"
-	resp, text, err := c.request(ctx, c.url, map[string]any{
-		"method":  "POST",
-		"headers": hdr,
-		"body":    body,
-	}, always)
-	if err != nil {
-		return err
+	ctx, cancel := context.WithCancel(ctx)
+	defer context.AfterFunc(c.ctx, cancel)()
+	defer cancel()
+	var (
+		status int
+		text   string
+	)
+	// With a HeaderFunc, a 401 or 403 is tried once more with fresh
+	// headers: the credentials may have expired since they were made.
+	for retry := c.opts.HeaderFunc != nil; ; retry = false {
+		hdr, err := c.userHeaders(ctx)
+		if err != nil {
+			if c.isClosing() {
+				return ErrClosed
+			}
+			return err
+		}
+		hdr["Content-Type"] = "application/json"
+		if key != "" {
+			hdr[shared.HeaderSessionKey] = key
+		}
+		resp, t, err := c.request(ctx, c.url, map[string]any{
+			"method":  "POST",
+			"headers": hdr,
+			"body":    body,
+		}, always)
+		if err != nil {
+			return err
+		}
+		status, text = resp.Get("status").Int(), t
+		if !retry || (status != 401 && status != 403) {
+			break
+		}
 	}
-	status := resp.Get("status").Int()
 	v, perr := parseJSON(text)
 	if status != 200 {
 		return statusError(status, v)
@@ -270,14 +297,37 @@ func statusError(status int, body js.Value) error {
 	return &StatusError{Status: status, Code: str(body, "error"), Message: str(body, "message")}
 }
 
-// headers copies Options.Headers into a map js.ValueOf accepts.
-func (c *Client) headers() map[string]any {
-	h := make(map[string]any, len(c.opts.Headers)+2)
+// usesFetch reports whether the stream is read with fetch: whenever the
+// application sends headers.
+func (c *Client) usesFetch() bool {
+	return len(c.opts.Headers) > 0 || c.opts.HeaderFunc != nil
+}
+
+// userHeaders returns Options.Headers, overridden by what
+// Options.HeaderFunc returns, in a map js.ValueOf accepts. It calls
+// HeaderFunc, so c.mu must not be held.
+func (c *Client) userHeaders(ctx context.Context) (map[string]any, error) {
+	h := make(map[string]any, len(c.opts.Headers)+4)
 	for k, v := range c.opts.Headers {
 		h[k] = v
 	}
-	return h
+	if f := c.opts.HeaderFunc; f != nil {
+		more, err := f(ctx)
+		if err != nil {
+			return nil, &wrapError{ErrHeaders, err}
+		}
+		for k, v := range more {
+			h[k] = v
+		}
+	}
+	return h, nil
 }
+
+// wrapError is base with the detail of err; errors.Is finds both.
+type wrapError struct{ base, err error }
+
+func (e *wrapError) Error() string   { return e.base.Error() + ": " + e.err.Error() }
+func (e *wrapError) Unwrap() []error { return []error{e.base, e.err} }
 
 func (c *Client) credentials() string {
 	if c.opts.WithCredentials {
@@ -332,13 +382,11 @@ func (c *Client) request(ctx context.Context, url string, init map[string]any, r
 		ctrl.Call("abort")
 	}
 	if err != nil {
+		if c.isClosing() {
+			return js.Undefined(), "", ErrClosed
+		}
 		if ctx.Err() != nil {
 			return js.Undefined(), "", ctx.Err()
-		}
-		select {
-		case <-c.closing:
-			return js.Undefined(), "", ErrClosed
-		default:
 		}
 		return js.Undefined(), "", err
 	}
@@ -353,6 +401,7 @@ func (c *Client) shutdown(user bool, err error) {
 		c.stopErr = err
 		c.state = StateClosed
 		c.connected = false
+		c.sessionKey = ""
 		if c.tr != nil {
 			c.tr.close()
 			c.tr = nil
@@ -361,6 +410,7 @@ func (c *Client) shutdown(user bool, err error) {
 			ctrl.Call("abort")
 		}
 		c.mu.Unlock()
+		c.cancel()
 		close(c.closing)
 		signalOne(c.evNotify)
 	})
@@ -448,6 +498,7 @@ func (c *Client) run() {
 		return
 	}
 	attempt := 0
+	refreshed := false // HeaderFunc was called again after a 401 or 403
 	for {
 		connected, err := c.connectOnce()
 		if c.isClosing() {
@@ -455,11 +506,15 @@ func (c *Client) run() {
 		}
 		c.disconnected()
 		if connected {
-			attempt = 0
+			attempt, refreshed = 0, false
 		}
 		var se *StatusError
+		fatal := errors.As(err, &se) && se.fatal()
 		switch {
-		case errors.As(err, &se) && se.fatal():
+		case errors.Is(err, ErrSessionEnded):
+			c.stop(err)
+			return
+		case fatal && (c.opts.HeaderFunc == nil || refreshed):
 			c.stop(err)
 			return
 		case c.opts.DisableAutoReconnect:
@@ -480,6 +535,11 @@ func (c *Client) run() {
 				return
 			}
 			d = bo.Delay(attempt, rand.Float64())
+			if fatal {
+				// Refused credentials: ask HeaderFunc for fresh
+				// ones and try again at once, once.
+				refreshed, d = true, 0
+			}
 			c.emit(Event{Type: EventError, Err: err})
 			c.emit(Event{Type: EventReconnecting, Attempt: attempt, Delay: d})
 		}
@@ -545,6 +605,12 @@ func (c *Client) streamURL() (string, error) {
 // connectOnce opens one stream and watches it until it fails or the client
 // stops. connected tells whether the hub sent "connected" on it.
 func (c *Client) connectOnce() (connected bool, err error) {
+	var hdr map[string]any
+	if c.usesFetch() {
+		if hdr, err = c.userHeaders(c.ctx); err != nil {
+			return false, err
+		}
+	}
 	c.mu.Lock()
 	if c.state == StateClosed {
 		c.mu.Unlock()
@@ -558,11 +624,15 @@ func (c *Client) connectOnce() (connected bool, err error) {
 		return false, err
 	}
 	var t transport
-	if len(c.opts.Headers) > 0 {
-		hdr := c.headers()
+	if hdr != nil {
 		hdr["Accept"] = "text/event-stream"
 		if c.lastID != "" {
 			hdr[shared.HeaderLastEventID] = c.lastID
+		}
+		if c.clientID != "" && c.sessionKey != "" {
+			// Resuming: the session's key, in a header only,
+			// never in the URL.
+			hdr[shared.HeaderSessionKey] = c.sessionKey
 		}
 		t = c.startFetch(gen, url, hdr)
 	} else {
@@ -657,11 +727,17 @@ func (c *Client) handle(ev shared.Event) (_ *shared.Connected, end error) {
 	out := Event{Type: ev.Name, ID: ev.ID, Data: string(ev.Data)}
 	switch ev.Name {
 	case shared.EventConnected:
-		conn, err := parseConnected(out.Data)
+		conn, key, data, err := parseConnected(out.Data)
 		if err != nil {
 			return nil, errors.Join(ErrProtocol, err)
 		}
 		c.mu.Lock()
+		if key != "" || conn.ClientID != c.clientID {
+			// A resumed session may come back without its key,
+			// which the client then keeps; a new one brings its
+			// own, or none.
+			c.sessionKey = key
+		}
 		c.clientID = conn.ClientID
 		c.channels = conn.Channels
 		if ev.ID != "" {
@@ -676,7 +752,7 @@ func (c *Client) handle(ev shared.Event) (_ *shared.Connected, end error) {
 			close(c.ready)
 		}
 		c.mu.Unlock()
-		out.ID = ""
+		out.ID, out.Data = "", data
 		out.ClientID, out.Connected = conn.ClientID, conn
 		c.emit(out)
 		return conn, nil
@@ -701,6 +777,20 @@ func (c *Client) handle(ev shared.Event) (_ *shared.Connected, end error) {
 		}
 		out.ID, out.Reconnect = "", rc
 		end = &reconnectError{reason: rc.Reason, delay: time.Duration(rc.Retry) * time.Millisecond}
+	case shared.EventChannels:
+		chs, err := parseChannels(out.Data)
+		if err != nil {
+			return nil, errors.Join(ErrProtocol, err)
+		}
+		c.mu.Lock()
+		c.channels = chs
+		c.mu.Unlock()
+		out.ID, out.Channels = "", append(make([]string, 0, len(chs)), chs...)
+	case shared.EventClosed:
+		// Whatever its data, the session is over: coming back with
+		// the same id is what the server asked not to do.
+		out.ID, out.Closed = "", parseClosed(out.Data)
+		end = ErrSessionEnded
 	default:
 		out.Payload = shared.RawMessage(out.Data)
 	}
@@ -729,10 +819,11 @@ func (e *reconnectError) Unwrap() error { return ErrStreamEnded }
 
 // probe asks for the stream once more with fetch to learn why an
 // EventSource failed before it opened, since EventSource hides the status.
-// The body of a 200 answer is dropped at once.
+// The body of a 200 answer is dropped at once. Like the EventSource, and
+// so that it meets the same answer, it carries the session key only in
+// the cookie the hub set, not in a header.
 func (c *Client) probe(url string) error {
-	hdr := c.headers()
-	hdr["Accept"] = "text/event-stream"
+	hdr := map[string]any{"Accept": "text/event-stream"}
 	resp, text, err := c.request(context.Background(), url, map[string]any{"headers": hdr}, notOK)
 	if err != nil {
 		return err
@@ -754,7 +845,8 @@ func notOK(status int) bool { return status != 200 }
 func isCustom(name string) bool {
 	switch name {
 	case EventOpen, EventError, EventReconnecting,
-		EventConnected, EventMessage, EventHeartbeat, EventGap, EventReconnect:
+		EventConnected, EventMessage, EventHeartbeat, EventGap, EventReconnect,
+		EventChannels, EventClosed:
 		return false
 	}
 	return shared.ValidEventName(name) == nil

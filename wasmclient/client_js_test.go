@@ -15,14 +15,27 @@ import (
 
 // fakeHubJS is a small Node HTTP server speaking the protocol
 // (docs/PROTOCOL.md), enough to drive the client's logic under Node.
+//
+// Settings: status (refuse every GET with it, first), token (GETs and
+// POSTs need "Authorization: Bearer <token>", else 401), keys (new
+// sessions get a sessionKey, "key-<id>-secret"; keyOnResume repeats it on
+// a resumption; POSTs need it in the SSEvent-Key header, else 403, and so
+// do resumptions when requireKey is set: Node's EventSource has no cookie
+// jar), dropOnResume (channels a resumption drops, listed as rejected).
 const fakeHubJS = `(function () {
   const http = require('http');
-  const hub = { requests: [], streams: new Map(), n: 0, status: 0, heartbeat: 0, rejected: [], nextId: 100, epoch: '', waiting: [] };
+  const hub = { requests: [], streams: new Map(), n: 0, status: 0, heartbeat: 0, rejected: [], nextId: 100, epoch: '', waiting: [],
+    token: '', keys: false, keyOnResume: true, requireKey: false, dropOnResume: [] };
+  const refuse = (res, status, error) => {
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ error, message: 'status ' + status }));
+  };
+  const authorized = (req) => !hub.token || req.headers.authorization === 'Bearer ' + hub.token;
   // id gives the wire form of an event id: "<epoch>-<n>" once an epoch is set.
   hub.id = (n) => (hub.epoch ? hub.epoch + '-' : '') + n;
   hub.server = http.createServer((req, res) => {
     const u = new URL(req.url, 'http://127.0.0.1');
-    const rec = { method: req.method, path: u.pathname, query: Object.fromEntries(u.searchParams), headers: req.headers, at: performance.now() };
+    const rec = { method: req.method, url: req.url, path: u.pathname, query: Object.fromEntries(u.searchParams), headers: req.headers, at: performance.now() };
     hub.requests.push(rec);
     if (req.method === 'GET') hub.waiting.splice(0).forEach((resolve) => resolve(rec));
     if (req.method === 'POST') {
@@ -32,11 +45,9 @@ const fakeHubJS = `(function () {
         const b = JSON.parse(body);
         rec.body = b;
         const st = hub.streams.get(b.clientId);
-        if (!st) {
-          res.writeHead(404, { 'Content-Type': 'application/json' });
-          res.end(JSON.stringify({ error: 'unknown_client', message: 'no such client' }));
-          return;
-        }
+        if (!authorized(req)) return refuse(res, 401, 'unauthorized');
+        if (!st) return refuse(res, 404, 'unknown_client');
+        if (st.key && req.headers['ssevent-key'] !== st.key) return refuse(res, 403, 'forbidden');
         const rejected = b.channels.filter((c) => hub.rejected.includes(c)).map((c) => ({ channel: c, reason: 'forbidden' }));
         const accepted = b.channels.filter((c) => !hub.rejected.includes(c));
         if (b.action === 'subscribe') accepted.forEach((c) => { if (!st.channels.includes(c)) st.channels.push(c); });
@@ -46,21 +57,28 @@ const fakeHubJS = `(function () {
       });
       return;
     }
-    if (hub.status) {
-      res.writeHead(hub.status, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ error: 'refused', message: 'status ' + hub.status }));
-      return;
-    }
+    if (hub.status) return refuse(res, hub.status, 'refused');
+    if (!authorized(req)) return refuse(res, 401, 'unauthorized');
+    const old = rec.query.clientId && hub.streams.get(rec.query.clientId);
+    if (old && old.key && hub.requireKey && req.headers['ssevent-key'] !== old.key) return refuse(res, 403, 'forbidden');
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
-    const resumed = !!(rec.query.clientId && hub.streams.has(rec.query.clientId));
+    const resumed = !!old;
     const id = resumed ? rec.query.clientId : 'client-' + (++hub.n);
-    const channels = ['default'].concat((rec.query.channels || '').split(',').filter((c) => c && c !== 'default'));
-    const st = { id, res, channels };
+    let channels = ['default'].concat((rec.query.channels || '').split(',').filter((c) => c && c !== 'default'));
+    let rejected;
+    if (resumed && hub.dropOnResume.length) {
+      rejected = channels.filter((c) => hub.dropOnResume.includes(c)).map((c) => ({ channel: c, reason: 'forbidden' }));
+      channels = channels.filter((c) => !hub.dropOnResume.includes(c));
+    }
+    const key = resumed ? old.key : (hub.keys ? 'key-' + id + '-secret' : '');
+    const st = { id, res, channels, key };
     hub.streams.set(id, st);
     hub.last = st;
+    const data = { clientId: id, channels, rejected, resumed, heartbeat: hub.heartbeat };
+    if (key && (!resumed || hub.keyOnResume)) data.sessionKey = key;
     // With an epoch, "connected" carries the stream's starting position.
     const start = hub.epoch ? 'id: ' + hub.id(hub.nextId) + '\n' : '';
-    res.write('retry: 3000\n\n' + start + 'event: connected\ndata: ' + JSON.stringify({ clientId: id, channels, resumed, heartbeat: hub.heartbeat }) + '\n\n');
+    res.write('retry: 3000\n\n' + start + 'event: connected\ndata: ' + JSON.stringify(data) + '\n\n');
   });
   hub.listen = () => new Promise((resolve) => hub.server.listen(0, '127.0.0.1', () => resolve('http://127.0.0.1:' + hub.server.address().port + '/events')));
   hub.write = (s) => { hub.last.res.write(s); };
@@ -73,6 +91,14 @@ const fakeHubJS = `(function () {
     data = data === undefined ? JSON.stringify({ reason: 'shutdown', retry }) : data;
     hub.write((Number.isInteger(retry) && retry >= 0 ? 'retry: ' + retry + '\n' : '') + 'event: reconnect\ndata: ' + data + '\n\n');
     hub.endedAt = performance.now();
+    hub.last.res.end();
+  };
+  // channels changes the client's set as a server-side Subscribe does.
+  hub.channels = (list) => { hub.last.channels = list; hub.write('event: channels\ndata: ' + JSON.stringify({ channels: list }) + '\n\n'); };
+  // end ends the session for good, as Unsubscribe(id) does.
+  hub.end = (data) => {
+    hub.write('event: closed\ndata: ' + (data === undefined ? JSON.stringify({ reason: 'ended' }) : data) + '\n\n');
+    hub.streams.delete(hub.last.id);
     hub.last.res.end();
   };
   // nextGet resolves with the record of the next GET.
@@ -112,6 +138,27 @@ func (h *fakeHub) lastQuery(key string) string {
 func (h *fakeHub) lastHeader(key string) string {
 	reqs := h.Get("requests")
 	v := reqs.Index(reqs.Length() - 1).Get("headers").Get(strings.ToLower(key))
+	if v.IsUndefined() {
+		return ""
+	}
+	return v.String()
+}
+
+// reqs returns the recorded requests of the method, or all of them for "".
+func (h *fakeHub) reqs(method string) []js.Value {
+	var out []js.Value
+	all := h.Get("requests")
+	for i := 0; i < all.Length(); i++ {
+		if r := all.Index(i); method == "" || r.Get("method").String() == method {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// header is a recorded request's header, "" when absent.
+func header(r js.Value, key string) string {
+	v := r.Get("headers").Get(strings.ToLower(key))
 	if v.IsUndefined() {
 		return ""
 	}
@@ -184,7 +231,7 @@ func (r *recorder) until(t *testing.T, typ string) []wasmclient.Event {
 var allNames = []string{
 	wasmclient.EventOpen, wasmclient.EventConnected, wasmclient.EventMessage,
 	wasmclient.EventError, wasmclient.EventReconnecting, wasmclient.EventGap,
-	wasmclient.EventReconnect,
+	wasmclient.EventReconnect, wasmclient.EventChannels, wasmclient.EventClosed,
 }
 
 func fast() wasmclient.Options {
@@ -266,6 +313,10 @@ func TestSubscribe(t *testing.T) {
 	}
 	if got := strings.Join(c.Channels(), ","); got != "default,a,b" {
 		t.Fatalf("channels %q", got)
+	}
+	// A server that gave no session key gets none.
+	if got := h.lastHeader(shared.HeaderSessionKey); got != "" {
+		t.Fatalf("%s: %q without a session key", shared.HeaderSessionKey, got)
 	}
 	err := c.Subscribe("c", "secret")
 	var re *wasmclient.RejectedError
@@ -588,6 +639,8 @@ func TestMalformedDataIsAProtocolError(t *testing.T) {
 		// Without a delay it is not a reconnect the server asked for: a
 		// failure, backed off as usual.
 		{"reconnect without retry", "event: reconnect\ndata: {\"reason\":\"shutdown\"}\n\n"},
+		{"channels not an object", "event: channels\ndata: [\"a\"]\n\n"},
+		{"channels without a list", "event: channels\ndata: {\"channels\":\"a\"}\n\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,7 +1,7 @@
 // Package wasmclient is the browser client of ssevent, written in Go and
 // compiled with GOOS=js GOARCH=wasm. It opens the hub's event stream with the
 // browser's EventSource (or with fetch and a ReadableStream when Options.Headers
-// is set, so that an Authorization header can be sent), follows the channel
+// or Options.HeaderFunc is set, so that an Authorization header can be sent), follows the channel
 // protocol of package shared, subscribes and unsubscribes with POST requests
 // through fetch, and reconnects by itself without losing events.
 //
@@ -35,8 +35,10 @@
 // (full jitter) between a tenth of ReconnectDelay and
 // min(MaxReconnectDelay, ReconnectDelay·2^(n-1)); the count starts again after
 // each successful "connected". The client stops for good on Close, after
-// MaxReconnectAttempts failed attempts (ErrMaxReconnectAttempts), and when
-// the server answers 401 or 403 (ErrUnauthorized, ErrForbidden); any other
+// MaxReconnectAttempts failed attempts (ErrMaxReconnectAttempts), on a
+// "closed" event (ErrSessionEnded), and when the server answers 401 or 403
+// (ErrUnauthorized, ErrForbidden; with a HeaderFunc, after one more try
+// with fresh headers); any other
 // refusal (404, 500, 503…) backs off like a network error, so the client never
 // spins. A browser's EventSource hides the status of a refused stream: after
 // an EventSource fails before it opened, the client asks once more with fetch
@@ -56,6 +58,33 @@
 //
 // A stream that stays silent for three heartbeat intervals (the interval the
 // hub announces in "connected") is taken as dead and reconnected.
+//
+// A "closed" event says that the server ended the session for good: the
+// client delivers it, closes the stream and stops with ErrSessionEnded (an
+// "error" event, then StateClosed) without reconnecting. A "channels" event
+// replaces the client's channel set (Channels, and the next reconnection's
+// ?channels=); so does every "connected", which on a resumption may have
+// dropped channels the server no longer allows (listed in its Rejected).
+//
+// # Session keys and credentials
+//
+// When the hub binds a session to the client with a secret key (the
+// "sessionKey" of "connected"), the client sends it back in the SSEvent-Key
+// header (shared.HeaderSessionKey) on every request that names the session:
+// each Subscribe and Unsubscribe, and each resuming stream request on the
+// fetch transport. An EventSource cannot set headers; the hub hands the key
+// to it in a cookie, which the browser sends by itself (cross-origin only
+// with Options.WithCredentials). The key never appears in a URL, nor in the
+// Event handlers receive (it is removed from the "connected" data). The
+// client id is not a secret and is still sent in URLs and bodies. A
+// "connected" without a key (a hub that binds sessions to the logged-in
+// user) means nothing is sent; a resumption that does not repeat the key
+// keeps the one the client has, and a new session replaces it.
+//
+// Options.HeaderFunc supplies credentials that expire: it is called before
+// every request, and after a 401 or 403 once more for an immediate second
+// try (reported as an "error" and a "reconnecting" with Delay 0) before the
+// client gives up.
 //
 // Event ids are opaque strings (the hub's are "<epoch>-<seq>"): the client
 // keeps the last one it received and presents it, never compares them.

@@ -160,22 +160,24 @@ func stringArray(ss []string) js.Value {
 	return js.ValueOf(a)
 }
 
-// parseConnected reads the data of a "connected" event.
-func parseConnected(data string) (*shared.Connected, error) {
+// parseConnected reads the data of a "connected" event. The session key
+// is returned apart, and left out of c and of redacted (data without it),
+// so that handlers, and the logs they write, never see it.
+func parseConnected(data string) (c *shared.Connected, key, redacted string, err error) {
 	v, err := parseJSON(data)
 	if err != nil {
-		return nil, err
+		return nil, "", "", err
 	}
 	if v.Type() != js.TypeObject {
-		return nil, ErrProtocol
+		return nil, "", "", ErrProtocol
 	}
-	c := &shared.Connected{
+	c = &shared.Connected{
 		ClientID: str(v, "clientId"),
 		Channels: stringsOf(v.Get("channels")),
 		Rejected: rejections(v.Get("rejected")),
 	}
 	if c.ClientID == "" {
-		return nil, ErrProtocol
+		return nil, "", "", ErrProtocol
 	}
 	if r := v.Get("resumed"); r.Type() == js.TypeBoolean {
 		c.Resumed = r.Bool()
@@ -183,7 +185,38 @@ func parseConnected(data string) (*shared.Connected, error) {
 	if h := v.Get("heartbeat"); h.Type() == js.TypeNumber {
 		c.Heartbeat = int64(h.Float())
 	}
-	return c, nil
+	redacted = data
+	if k := v.Get("sessionKey"); !k.IsUndefined() {
+		key = str(v, "sessionKey")
+		v.Delete("sessionKey")
+		if redacted, err = stringify(v); err != nil {
+			return nil, "", "", err
+		}
+	}
+	return c, key, redacted, nil
+}
+
+// parseChannels reads the data of a "channels" event: an object whose
+// channels is an array.
+func parseChannels(data string) ([]string, error) {
+	v, err := parseJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	if v.Type() != js.TypeObject || !js.Global().Get("Array").Call("isArray", v.Get("channels")).Bool() {
+		return nil, ErrProtocol
+	}
+	return stringsOf(v.Get("channels")), nil
+}
+
+// parseClosed reads the data of a "closed" event; data that is not an
+// object gives an empty reason.
+func parseClosed(data string) *shared.Closed {
+	v, err := parseJSON(data)
+	if err != nil {
+		return &shared.Closed{}
+	}
+	return &shared.Closed{Reason: str(v, "reason")}
 }
 
 // parseEnvelope reads the data of a "message" event.

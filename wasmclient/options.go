@@ -1,6 +1,7 @@
 package wasmclient
 
 import (
+	"context"
 	"errors"
 	"math"
 	"strconv"
@@ -39,6 +40,16 @@ const (
 	// MaxServerRetry), keeping its id, channels and last event id: handle
 	// it only to tell the user.
 	EventReconnect = shared.EventReconnect
+	// EventChannels says that the server changed the client's channel set
+	// (a server-side Subscribe or Unsubscribe, or channels dropped when
+	// the server checked its permissions again); Event.Channels is set.
+	// The client has already made it its own: Channels returns it and the
+	// next reconnection asks for exactly these.
+	EventChannels = shared.EventChannels
+	// EventClosed is the last event of a session the server ended for
+	// good; Event.Closed is set. The client does not reconnect: it stops
+	// with ErrSessionEnded (an "error" event follows).
+	EventClosed = shared.EventClosed
 )
 
 // Ready states, as EventSource.readyState reports them.
@@ -90,6 +101,23 @@ type Options struct {
 	// with fetch and a ReadableStream instead of EventSource, which cannot
 	// send headers; use it for an Authorization header.
 	Headers map[string]string
+	// HeaderFunc, when set, is called before every request (the stream,
+	// each reconnection, each Subscribe and Unsubscribe) for headers to
+	// send besides Headers, which it overrides: use it for credentials
+	// that expire, such as a bearer token the application refreshes. Like
+	// Headers it makes the client read the stream with fetch. ctx ends
+	// when the request is no longer wanted (Close, or the context of
+	// SubscribeContext). It runs on a goroutine of the client, never on a
+	// handler's, and may block (to refresh a token), though the request
+	// waits meanwhile. An error fails that request: the stream backs off
+	// and tries again as after a network error, and Subscribe returns it;
+	// both wrap ErrHeaders.
+	//
+	// When the server refuses a stream with 401 or 403, the client calls
+	// HeaderFunc once more and tries again at once before it gives up
+	// (ErrUnauthorized, ErrForbidden); Subscribe and Unsubscribe do the
+	// same.
+	HeaderFunc func(ctx context.Context) (map[string]string, error)
 	// WithCredentials sends cookies and HTTP authentication with
 	// cross-origin requests (EventSource withCredentials, fetch
 	// credentials "include").
@@ -112,7 +140,8 @@ type Event struct {
 	Payload shared.RawMessage
 	// ClientID is the client's id, set on "connected".
 	ClientID string
-	// Connected is the data of a "connected" event.
+	// Connected is the data of a "connected" event, without its
+	// SessionKey: the client keeps the key to itself (Data lacks it too).
 	Connected *shared.Connected
 	// Gap is the data of a "gap" event.
 	Gap *shared.Gap
@@ -120,6 +149,10 @@ type Event struct {
 	// milliseconds, is the delay the client waits: the server's, bounded
 	// to [0, MaxServerRetry].
 	Reconnect *shared.Reconnect
+	// Channels is the client's channel set a "channels" event announces.
+	Channels []string
+	// Closed is the data of a "closed" event.
+	Closed *shared.Closed
 	// Err is the failure of an "error" event.
 	Err error
 	// Attempt is the attempt number (from 1) of a "reconnecting" event
@@ -156,6 +189,11 @@ var (
 	ErrStale = errors.New("ssevent: no event for three heartbeat intervals")
 	// ErrProtocol reports an answer that does not follow the protocol.
 	ErrProtocol = errors.New("ssevent: protocol error")
+	// ErrSessionEnded is the final error once the server ended the
+	// session for good with a "closed" event.
+	ErrSessionEnded = errors.New("ssevent: the server ended the session")
+	// ErrHeaders is wrapped with the error of Options.HeaderFunc.
+	ErrHeaders = errors.New("ssevent: the headers function failed")
 )
 
 // StatusError is a refusal from the server: an HTTP status and, when the

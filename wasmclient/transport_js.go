@@ -40,7 +40,10 @@ type signal struct {
 }
 
 // Names an EventSource always listens to.
-var fixedNames = []string{shared.EventConnected, shared.EventMessage, shared.EventHeartbeat, shared.EventGap, shared.EventReconnect}
+var fixedNames = []string{
+	shared.EventConnected, shared.EventMessage, shared.EventHeartbeat, shared.EventGap,
+	shared.EventReconnect, shared.EventChannels, shared.EventClosed,
+}
 
 // eventSource is the EventSource transport.
 type eventSource struct {
