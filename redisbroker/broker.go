@@ -17,10 +17,12 @@ import (
 	"github.com/ssevent/ssevent/server"
 )
 
-// ErrUnavailable wraps every error that comes from Redis not answering (or
-// answering with an error): the call did not take effect, or, for a
-// timeout, may have. Test for it with errors.Is.
-var ErrUnavailable = errors.New("redisbroker: redis unavailable")
+// ErrUnavailable wraps every error that comes from Redis not answering in
+// time (down, hanging, unreachable) or answering with an error: the call
+// did not take effect, or, for a timeout, may have. It wraps
+// server.ErrUnavailable, so that the hub, and its callers, can test for
+// either with errors.Is.
+var ErrUnavailable = fmt.Errorf("redisbroker: redis unavailable: %w", server.ErrUnavailable)
 
 // Defaults applied to zero Options fields.
 const (
@@ -29,6 +31,7 @@ const (
 	DefaultPresenceInterval = time.Second
 	DefaultPresenceSync     = 100 * time.Millisecond
 	DefaultReadBlock        = time.Second
+	DefaultTimeout          = 2 * time.Second
 )
 
 // Options configure a Broker. The zero value means the defaults.
@@ -54,9 +57,23 @@ type Options struct {
 	// to tell Redis: the delay of ClientCount and ClientsByChannel.
 	// Defaults to 100ms.
 	PresenceSync time.Duration
-	// ReadBlock bounds one blocking read of the log; it is also the
-	// longest Close waits for the reader. Defaults to 1s.
+	// ReadBlock bounds one blocking read of the log. It is also how long
+	// Close may wait for the reader on a client of your own (plus Timeout
+	// when Redis hangs); Close ends a read on a FromURL client at once.
+	// Defaults to 1s.
 	ReadBlock time.Duration
+	// Timeout bounds every call the broker makes to Redis (the blocking
+	// read of the log gets ReadBlock more): a call Redis does not answer
+	// in time, because it is down, hanging or unreachable, fails with an
+	// error wrapping ErrUnavailable, and so do the hub's Send, SendTo,
+	// Subscribe and the other calls that reach Redis. It applies within
+	// the caller's context, which may end sooner. Defaults to 2s; zero or
+	// less means the default.
+	//
+	// A client made by FromURL honours it, retries included. A client of
+	// your own (New) honours it only with ContextTimeoutEnabled set in its
+	// options; without, each attempt may last up to its own ReadTimeout.
+	Timeout time.Duration
 	// Logger receives the broker's records (Redis lost and back).
 	// Defaults to slog.Default().
 	Logger *slog.Logger
@@ -81,6 +98,9 @@ func (o Options) withDefaults() Options {
 	if o.ReadBlock <= 0 {
 		o.ReadBlock = DefaultReadBlock
 	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -89,7 +109,8 @@ func (o Options) withDefaults() Options {
 
 // Broker is a server.ClusterBroker on Redis. Each Hub needs its own
 // Broker; Brokers with the same Prefix on the same Redis make their hubs
-// act as one. All methods are safe for concurrent use.
+// act as one. All methods are safe for concurrent use; none holds a lock
+// while it waits for Redis.
 type Broker struct {
 	rdb  redis.UniversalClient
 	own  bool // close rdb on Close
@@ -99,14 +120,21 @@ type Broker struct {
 
 	keySeq, keyFirst, keyLog, keyNodes string
 
+	// wake cuts the read loop's pause short: another call reached Redis.
+	wake chan struct{}
+
 	mu      sync.Mutex
 	started bool
 	closed  bool
 	bopts   server.BrokerOptions
-	pos     uint64 // the counter when this hub joined
-	hasPos  bool
-	cancel  context.CancelFunc
-	done    sync.WaitGroup
+	// pos is the counter when this hub first reached Redis: the reader
+	// starts after it. Until hasPos, nothing is published through this
+	// hub (the reader could not tell where to start to deliver it).
+	pos    uint64
+	hasPos bool
+	cancel context.CancelFunc
+	reader sync.WaitGroup
+	others sync.WaitGroup // the presence loop
 }
 
 var (
@@ -115,28 +143,46 @@ var (
 	_ server.Positioner    = (*Broker)(nil)
 )
 
-// New returns a Broker on rdb. Closing the Broker does not close rdb.
+// New returns a Broker on rdb. Closing the Broker does not close rdb. For
+// Options.Timeout to bound every call, rdb's options should have
+// ContextTimeoutEnabled set; New logs a warning when a *redis.Client's do
+// not.
 func New(rdb redis.UniversalClient, opts Options) *Broker {
 	opts = opts.withDefaults()
+	if c, ok := rdb.(interface{ Options() *redis.Options }); ok {
+		if o := c.Options(); !o.ContextTimeoutEnabled && (o.ReadTimeout <= 0 || o.ReadTimeout > opts.Timeout) {
+			opts.Logger.Warn("redisbroker: the Redis client ignores context deadlines (ContextTimeoutEnabled is false): a call may last its ReadTimeout, not Options.Timeout",
+				"readTimeout", o.ReadTimeout, "timeout", opts.Timeout)
+		}
+	}
 	p := opts.Prefix
 	return &Broker{
 		rdb: rdb, opts: opts, node: uuid.NewString(), log: opts.Logger,
 		keySeq: p + "seq", keyFirst: p + "first", keyLog: p + "log", keyNodes: p + "nodes",
+		wake: make(chan struct{}, 1),
 	}
 }
 
 // FromURL returns a Broker on a client it makes from a Redis URL
 // ("redis://user:pass@host:6379/0", "rediss://..." or
-// "unix:///path/redis.sock"), which Close closes. It does not contact
-// Redis; the Hub's start does.
+// "unix:///path/redis.sock"), which Close closes. The client honours
+// context deadlines, so that Options.Timeout bounds every call, its
+// retries included. FromURL does not contact Redis; the Hub's start does,
+// and a Redis that cannot be reached then is reached later.
 func FromURL(url string, opts Options) (*Broker, error) {
 	o, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("redisbroker: %w", err)
 	}
+	o.ContextTimeoutEnabled = true
 	b := New(redis.NewClient(o), opts)
 	b.own = true
 	return b, nil
+}
+
+// bound returns ctx limited to Options.Timeout, for one call to Redis.
+func (b *Broker) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, b.opts.Timeout)
 }
 
 func unavailable(err error) error {
@@ -161,33 +207,57 @@ func (b *Broker) recordKey(id string) string { return b.opts.Prefix + "s:" + id 
 func (b *Broker) nodeKey(node string) string { return b.opts.Prefix + "n:" + node }
 
 // Position returns the id of the last message published through the
-// shared Redis, and the position this hub starts reading from.
+// shared Redis when this hub first reached it: where its reader starts. It
+// asks Redis the first time, within Options.Timeout, and returns 0 when
+// Redis cannot be reached; the reader then starts from the counter it
+// finds once Redis answers.
 func (b *Broker) Position() uint64 {
+	if err := b.connect(context.Background()); err != nil {
+		b.log.Warn("redisbroker: reading the position; reading it again once Redis answers", "err", err)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if !b.hasPos {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := b.loadPos(ctx); err != nil {
-			b.log.Warn("redisbroker: reading the position", "err", err)
-		}
-	}
 	return b.pos
 }
 
-func (b *Broker) loadPos(ctx context.Context) error {
-	s, err := b.rdb.Get(ctx, b.keySeq).Result()
-	switch {
-	case errors.Is(err, redis.Nil):
-		b.pos = 0
-	case err != nil:
-		return unavailable(err)
-	default:
-		if b.pos, err = strconv.ParseUint(s, 10, 64); err != nil {
-			return fmt.Errorf("redisbroker: %s holds %q", b.keySeq, s)
-		}
+// readState reads the id counter. It holds no lock.
+func (b *Broker) readState(ctx context.Context) (uint64, error) {
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
+	s, err := stateScript.Run(ctx, b.rdb, []string{b.keySeq}).Text()
+	if err != nil {
+		return 0, unavailable(err)
 	}
-	b.hasPos = true
+	pos, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("redisbroker: %s holds %q", b.keySeq, s)
+	}
+	return pos, nil
+}
+
+// connect reads the position the first time Redis answers. The
+// first position read is kept: every message published through this hub
+// comes after it, so its reader, which starts there, delivers them all.
+func (b *Broker) connect(ctx context.Context) error {
+	b.mu.Lock()
+	ok := b.hasPos
+	b.mu.Unlock()
+	if ok {
+		return nil
+	}
+	pos, err := b.readState(ctx)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	if !b.hasPos {
+		b.pos, b.hasPos = pos, true
+	}
+	b.mu.Unlock()
+	select { // the reader may be pausing: it can start now
+	case b.wake <- struct{}{}:
+	default:
+	}
 	return nil
 }
 
@@ -197,7 +267,9 @@ func (b *Broker) Start(opts server.BrokerOptions, deliver func(server.Message)) 
 }
 
 // StartCluster attaches the hub: it reads the shared log from the current
-// position on, and keeps the hub's presence.
+// position on, and keeps the hub's presence. It does not wait for Redis:
+// when Redis cannot be reached, the reader reaches it later by itself, and
+// publishing fails with ErrUnavailable until then.
 func (b *Broker) StartCluster(opts server.BrokerOptions, deliver func(server.Message), hooks server.ClusterHooks) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -206,28 +278,26 @@ func (b *Broker) StartCluster(opts server.BrokerOptions, deliver func(server.Mes
 		return server.ErrClosed
 	case b.started:
 		return errors.New("redisbroker: a Broker serves one Hub")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if !b.hasPos {
-		if err := b.loadPos(ctx); err != nil {
-			return err
-		}
+	case deliver == nil:
+		return errors.New("redisbroker: StartCluster without a deliver function")
 	}
 	b.started, b.bopts = true, opts
-	rctx, rcancel := context.WithCancel(context.Background())
-	b.cancel = rcancel
-	b.done.Add(1)
-	go b.readLoop(rctx, b.pos, deliver, hooks)
+	ctx, cancel := context.WithCancel(context.Background())
+	b.cancel = cancel
+	b.reader.Add(1)
+	go b.readLoop(ctx, deliver, hooks)
 	if hooks.Presence != nil {
-		b.done.Add(1)
-		go b.presenceLoop(rctx, hooks.Presence)
+		b.others.Add(1)
+		go b.presenceLoop(ctx, hooks.Presence)
 	}
 	return nil
 }
 
 // Close stops reading, removes this hub's presence, and closes the Redis
-// client when FromURL made it. It is idempotent.
+// client when FromURL made it. It is idempotent, and returns within about
+// twice Timeout even when Redis hangs (with a client of your own, within
+// ReadBlock plus Timeout when that is longer): the removal is best effort,
+// the presence expires by itself.
 func (b *Broker) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -239,37 +309,57 @@ func (b *Broker) Close() error {
 	b.mu.Unlock()
 	if cancel != nil {
 		cancel()
-		b.done.Wait()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = b.rdb.ZRem(ctx, b.keyNodes, b.node).Err()
-		_ = b.rdb.Del(ctx, b.nodeKey(b.node)).Err()
+		b.others.Wait() // so that no presence is stored after its removal
+		ctx, cancel := b.bound(context.Background())
+		_ = leaveScript.Run(ctx, b.rdb, []string{b.keyNodes, b.nodeKey(b.node)}, b.node).Err()
 		cancel()
 	}
+	var err error
 	if b.own {
-		return b.rdb.Close()
+		err = b.rdb.Close() // also ends a blocking read at once
+	}
+	b.reader.Wait()
+	return err
+}
+
+// check returns ErrClosed once the broker is closed.
+func (b *Broker) check() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return server.ErrClosed
 	}
 	return nil
 }
 
-func (b *Broker) isClosed() bool {
+// ready is check for the calls that append to the log: they also need
+// the reader's position, read now if it was not yet.
+func (b *Broker) ready(ctx context.Context) (server.BrokerOptions, error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.closed
+	closed, opts := b.closed, b.bopts
+	b.mu.Unlock()
+	if closed {
+		return opts, server.ErrClosed
+	}
+	return opts, b.connect(ctx)
 }
 
 // Publish runs one script that gives msg the next id, appends it to its
 // topic's history and to the shared log, atomically: every hub reads the
 // log in the order Redis ran the scripts, which is id order.
 func (b *Broker) Publish(ctx context.Context, msg server.Message) (uint64, error) {
-	if b.isClosed() {
-		return 0, server.ErrClosed
+	bopts, err := b.ready(ctx)
+	if err != nil {
+		return 0, err
 	}
 	keys := []string{b.keySeq, b.keyFirst, b.keyLog}
-	if b.bopts.HistorySize > 0 {
+	if bopts.HistorySize > 0 {
 		keys = append(keys, b.topicKey(msg.Topic))
 	}
-	ttl := b.bopts.HistoryTTL
-	s, err := publishScript.Run(ctx, b.rdb, keys, packMessage(msg), b.bopts.HistorySize,
+	ttl := bopts.HistoryTTL
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
+	s, err := publishScript.Run(ctx, b.rdb, keys, packMessage(msg), bopts.HistorySize,
 		ttl.Microseconds(), b.opts.LogSize, (ttl + time.Second).Milliseconds()).Text()
 	if err != nil {
 		return 0, unavailable(err)
@@ -282,18 +372,23 @@ func (b *Broker) Publish(ctx context.Context, msg server.Message) (uint64, error
 // topics and returns the first limit messages only: a long history is not
 // read to return a few.
 func (b *Broker) History(ctx context.Context, topics []server.Topic, after uint64, limit int) ([]server.Message, bool, error) {
-	if b.isClosed() {
-		return nil, false, server.ErrClosed
+	if err := b.check(); err != nil {
+		return nil, false, err
 	}
 	if after == 0 {
 		return nil, false, nil
 	}
+	b.mu.Lock()
+	ttl := b.bopts.HistoryTTL
+	b.mu.Unlock()
 	keys := make([]string, 0, len(topics)+2)
 	keys = append(keys, b.keySeq, b.keyFirst)
 	for _, t := range topics {
 		keys = append(keys, b.topicKey(t))
 	}
-	res, err := historyScript.Run(ctx, b.rdb, keys, after, b.bopts.HistoryTTL.Microseconds(), max(limit, 0)).Slice()
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
+	res, err := historyScript.Run(ctx, b.rdb, keys, after, ttl.Microseconds(), max(limit, 0)).Slice()
 	if err != nil {
 		return nil, false, unavailable(err)
 	}
@@ -316,14 +411,20 @@ func (b *Broker) History(ctx context.Context, topics []server.Topic, after uint6
 
 // Forget drops a topic's history.
 func (b *Broker) Forget(ctx context.Context, t server.Topic) error {
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
 	return unavailable(b.rdb.Del(ctx, b.topicKey(t)).Err())
 }
 
 // SaveSession stores a session's record.
 func (b *Broker) SaveSession(ctx context.Context, id string, rec server.SessionRecord, ttl time.Duration) error {
 	if ttl <= 0 {
+		b.mu.Lock()
 		ttl = b.opts.PresenceTTL + b.bopts.ResumeWindow
+		b.mu.Unlock()
 	}
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
 	// A record another hub owns (it took the stream over) is left as it
 	// is: this save comes too late.
 	err := saveScript.Run(ctx, b.rdb, []string{b.recordKey(id)}, b.node,
@@ -333,6 +434,8 @@ func (b *Broker) SaveSession(ctx context.Context, id string, rec server.SessionR
 
 // LoadSession returns a session's record.
 func (b *Broker) LoadSession(ctx context.Context, id string) (server.SessionRecord, bool, error) {
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
 	v, err := b.rdb.HGetAll(ctx, b.recordKey(id)).Result()
 	if err != nil {
 		return server.SessionRecord{}, false, unavailable(err)
@@ -359,12 +462,17 @@ func (b *Broker) UpdateSession(ctx context.Context, id string, op server.Command
 	default:
 		return nil, fmt.Errorf("redisbroker: UpdateSession with op %d", op)
 	}
+	if _, err := b.ready(ctx); err != nil {
+		return nil, err
+	}
 	args := make([]any, 0, len(channels)+4)
 	args = append(args, o, maxChannels, b.opts.LogSize, packCommand(op, b.node, id, nil))
 	for _, ch := range channels {
 		args = append(args, ch)
 	}
 	keys := []string{b.keySeq, b.keyFirst, b.keyLog, b.recordKey(id)}
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
 	set, err := updateScript.Run(ctx, b.rdb, keys, args...).StringSlice()
 	if err != nil {
 		return nil, scriptError(err)
@@ -386,7 +494,12 @@ func scriptError(err error) error {
 
 // EndSession forgets a session and sends CommandEnd.
 func (b *Broker) EndSession(ctx context.Context, id string) error {
+	if _, err := b.ready(ctx); err != nil {
+		return err
+	}
 	keys := []string{b.keySeq, b.keyFirst, b.keyLog, b.recordKey(id), b.topicKey(server.Topic{Kind: server.TopicClient, Name: id})}
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
 	err := endScript.Run(ctx, b.rdb, keys, b.opts.LogSize, packCommand(server.CommandEnd, b.node, id, nil)).Err()
 	if err != nil {
 		return scriptError(err)
@@ -395,30 +508,30 @@ func (b *Broker) EndSession(ctx context.Context, id string) error {
 }
 
 // ClearSessions sends CommandClear, then deletes every session record
-// and private history.
+// and private history. Each call to Redis is bounded by Options.Timeout.
 func (b *Broker) ClearSessions(ctx context.Context) error {
-	keys := []string{b.keySeq, b.keyFirst, b.keyLog}
-	if err := commandScript.Run(ctx, b.rdb, keys, b.opts.LogSize, packCommand(server.CommandClear, b.node, "", nil), 0).Err(); err != nil {
-		return unavailable(err)
+	if _, err := b.ready(ctx); err != nil {
+		return err
+	}
+	if err := b.command(ctx, nil, server.CommandClear, ""); err != nil {
+		return err
 	}
 	for _, pattern := range []string{b.opts.Prefix + "s:*", b.opts.Prefix + "t:u:*"} {
-		it := b.rdb.Scan(ctx, 0, pattern, 500).Iterator()
-		var batch []string
-		for it.Next(ctx) {
-			batch = append(batch, it.Val())
-			if len(batch) == 500 {
-				if err := b.rdb.Unlink(ctx, batch...).Err(); err != nil {
-					return unavailable(err)
-				}
-				batch = batch[:0]
+		var cursor uint64
+		for {
+			var keys []string
+			var err error
+			cctx, cancel := b.bound(ctx)
+			keys, cursor, err = b.rdb.Scan(cctx, cursor, pattern, 500).Result()
+			if err == nil && len(keys) > 0 {
+				err = b.rdb.Unlink(cctx, keys...).Err()
 			}
-		}
-		if err := it.Err(); err != nil {
-			return unavailable(err)
-		}
-		if len(batch) > 0 {
-			if err := b.rdb.Unlink(ctx, batch...).Err(); err != nil {
+			cancel()
+			if err != nil {
 				return unavailable(err)
+			}
+			if cursor == 0 {
+				break
 			}
 		}
 	}
@@ -428,20 +541,36 @@ func (b *Broker) ClearSessions(ctx context.Context) error {
 // AttachSession keeps a session's record while this hub holds it, and
 // sends CommandAttach.
 func (b *Broker) AttachSession(ctx context.Context, id string) error {
-	keys := []string{b.keySeq, b.keyFirst, b.keyLog, b.recordKey(id)}
-	ttl := b.opts.PresenceTTL + b.bopts.ResumeWindow
-	return unavailable(commandScript.Run(ctx, b.rdb, keys, b.opts.LogSize,
-		packCommand(server.CommandAttach, b.node, id, nil), ttl.Milliseconds(), b.node).Err())
+	bopts, err := b.ready(ctx)
+	if err != nil {
+		return err
+	}
+	ttl := b.opts.PresenceTTL + bopts.ResumeWindow
+	return b.command(ctx, []any{ttl.Milliseconds(), b.node}, server.CommandAttach, id, b.recordKey(id))
+}
+
+// command appends a command to the log; a record key, when given, gets
+// the expiry and owner in extra.
+func (b *Broker) command(ctx context.Context, extra []any, op server.CommandOp, client string, record ...string) error {
+	keys := append([]string{b.keySeq, b.keyFirst, b.keyLog}, record...)
+	args := append([]any{b.opts.LogSize, packCommand(op, b.node, client, nil)}, extra...)
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
+	return unavailable(commandScript.Run(ctx, b.rdb, keys, args...).Err())
 }
 
 // ClientCount counts the streams of the live hubs.
 func (b *Broker) ClientCount(ctx context.Context) (int, error) {
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
 	n, err := countScript.Run(ctx, b.rdb, []string{b.keyNodes}, b.opts.Prefix+"n:").Int()
 	return n, unavailable(err)
 }
 
 // ClientsByChannel lists the clients of the live hubs on a channel.
 func (b *Broker) ClientsByChannel(ctx context.Context, channel string) ([]string, error) {
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
 	ids, err := byChannelScript.Run(ctx, b.rdb, []string{b.keyNodes}, b.opts.Prefix+"n:", channel).StringSlice()
 	if err != nil {
 		return nil, unavailable(err)

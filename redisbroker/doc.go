@@ -23,9 +23,13 @@
 //
 // # Concurrency
 //
-// A Broker serves one Hub; its methods are safe for concurrent use. Calls
-// block on Redis and wrap ErrUnavailable when it does not answer, so the
-// Hub's Send returns that error while Redis is down. The hub's streams do
+// A Broker serves one Hub; its methods are safe for concurrent use, and
+// none holds a lock while it waits for Redis. Each call to Redis is bounded
+// by Options.Timeout: one that Redis does not answer in time (down,
+// hanging, unreachable) fails with an error wrapping ErrUnavailable, which
+// wraps server.ErrUnavailable, so the Hub's Send returns that error while
+// Redis is down, within the bound. A hub starts while Redis is down, and
+// the broker reaches Redis by itself once it answers. The hub's streams do
 // not depend on Redis: clients stay connected and get what was published
 // meanwhile once Redis is back.
 package redisbroker

@@ -61,6 +61,12 @@ func newNode(t testing.TB, name, redisURL, prefix string, cfg server.Config) *no
 	t.Helper()
 	opts := clusterOpts
 	opts.Prefix = prefix
+	return newNodeWith(t, name, redisURL, opts, cfg)
+}
+
+// newNodeWith is newNode with the broker's options given whole.
+func newNodeWith(t testing.TB, name, redisURL string, opts redisbroker.Options, cfg server.Config) *node {
+	t.Helper()
 	b, err := redisbroker.FromURL(redisURL, opts)
 	require.NoError(t, err)
 	n := &node{name: name, broker: b}

@@ -12,38 +12,71 @@ import (
 	"github.com/ssevent/ssevent/server"
 )
 
-// readLoop delivers the shared log, from pos on, one entry at a time, in
-// id order. It outlives Redis outages: it retries with a growing pause and
-// goes on from the last entry it delivered, so nothing the log still holds
-// is missed. When the entry read does not follow the one delivered before
-// (the log was trimmed past this hub, or Redis lost its data), it asks the
-// hub to resync.
-func (b *Broker) readLoop(ctx context.Context, pos uint64, deliver func(server.Message), hooks server.ClusterHooks) {
-	defer b.done.Done()
-	last := pos
+// Pauses of the reader between failed attempts to reach Redis: they grow
+// from minPause to maxPause.
+const minPause, maxPause = 20 * time.Millisecond, 2 * time.Second
+
+// readLoop delivers the shared log, one entry at a time, in id order, from
+// the position this hub first read from Redis: at start, or, when Redis
+// could not be reached then, as soon as it answers. It outlives Redis
+// outages: it retries with a growing pause and goes on from the last entry
+// it delivered, so nothing the log still holds is missed. When the entry
+// read does not follow the one delivered before (the log was trimmed past
+// this hub, or Redis lost its data), it asks the hub to resync.
+func (b *Broker) readLoop(ctx context.Context, deliver func(server.Message), hooks server.ClusterHooks) {
+	defer b.reader.Done()
 	down := false
-	const minPause, maxPause = 20 * time.Millisecond, 2 * time.Second
 	pause := minPause
+	// failed logs the first failure of an outage and pauses; it reports
+	// whether to go on.
+	failed := func(what string, err error) bool {
+		if ctx.Err() != nil {
+			return false
+		}
+		if !down {
+			b.log.Warn("redisbroker: "+what+"; retrying", "err", err)
+			down = true
+		}
+		t := time.NewTimer(pause)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		case <-b.wake:
+		}
+		pause = min(2*pause, maxPause)
+		return true
+	}
+	for {
+		err := b.connect(ctx)
+		if err == nil {
+			break
+		}
+		if !failed("reaching Redis to read the position", err) {
+			return
+		}
+	}
+	b.mu.Lock()
+	last := b.pos
+	b.mu.Unlock()
+	resync := func() {
+		if hooks.Resync != nil {
+			hooks.Resync()
+		}
+	}
 	for ctx.Err() == nil {
-		res, err := b.rdb.XRead(ctx, &redis.XReadArgs{
+		rctx, cancel := context.WithTimeout(ctx, b.opts.ReadBlock+b.opts.Timeout)
+		res, err := b.rdb.XRead(rctx, &redis.XReadArgs{
 			Streams: []string{b.keyLog, strconv.FormatUint(last, 10) + "-0"},
 			Count:   1000,
 			Block:   b.opts.ReadBlock,
 		}).Result()
+		cancel()
 		if err != nil && !errors.Is(err, redis.Nil) {
-			if ctx.Err() != nil {
+			if !failed("reading the log", err) {
 				return
 			}
-			if !down {
-				b.log.Warn("redisbroker: reading the log; retrying", "err", err)
-				down = true
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(pause):
-			}
-			pause = min(2*pause, maxPause)
 			continue
 		}
 		if down {
@@ -52,14 +85,17 @@ func (b *Broker) readLoop(ctx context.Context, pos uint64, deliver func(server.M
 		}
 		for _, s := range res {
 			for _, e := range s.Messages {
+				if ctx.Err() != nil {
+					return // closed: deliver nothing more
+				}
 				id, ok := entryID(e.ID)
 				if !ok || id <= last {
 					continue
 				}
 				p, _ := e.Values["p"].(string)
-				if prev, _ := strconv.ParseUint(p, 10, 64); prev != last && last != 0 && hooks.Resync != nil {
+				if prev, _ := strconv.ParseUint(p, 10, 64); prev != last && last != 0 {
 					b.log.Warn("redisbroker: log entries missed", "after", last, "next", id, "previous", prev)
-					hooks.Resync()
+					resync()
 				}
 				last = id
 				raw, _ := e.Values["m"].(string)
@@ -80,11 +116,15 @@ func (b *Broker) readLoop(ctx context.Context, pos uint64, deliver func(server.M
 
 // presenceLoop tells Redis which streams this hub holds: at once when
 // they change (looked at every PresenceSync), and every PresenceInterval
-// anyway so that the presence does not expire.
+// anyway so that the presence does not expire. Each store is bounded by
+// Options.Timeout.
 func (b *Broker) presenceLoop(ctx context.Context, snapshot func() []server.SessionPresence) {
-	defer b.done.Done()
+	defer b.others.Done()
 	t := time.NewTicker(b.opts.PresenceSync)
 	defer t.Stop()
+	b.mu.Lock()
+	resume := b.bopts.ResumeWindow
+	b.mu.Unlock()
 	var lastKey string
 	var lastWrite time.Time
 	keys := []string{b.keyNodes, b.nodeKey(b.node)}
@@ -92,7 +132,7 @@ func (b *Broker) presenceLoop(ctx context.Context, snapshot func() []server.Sess
 		ps := snapshot()
 		args := make([]any, 0, 4+2*len(ps))
 		args = append(args, b.node, b.opts.PresenceTTL.Milliseconds(),
-			(b.opts.PresenceTTL + b.bopts.ResumeWindow).Milliseconds(), b.opts.Prefix+"s:")
+			(b.opts.PresenceTTL + resume).Milliseconds(), b.opts.Prefix+"s:")
 		var sb strings.Builder
 		for _, p := range ps {
 			chs := frameChannels(p.Channels)
@@ -101,7 +141,10 @@ func (b *Broker) presenceLoop(ctx context.Context, snapshot func() []server.Sess
 			sb.WriteString(chs)
 		}
 		if key := sb.String(); key != lastKey || time.Since(lastWrite) >= b.opts.PresenceInterval {
-			if err := presenceScript.Run(ctx, b.rdb, keys, args...).Err(); err != nil {
+			pctx, cancel := b.bound(ctx)
+			err := presenceScript.Run(pctx, b.rdb, keys, args...).Err()
+			cancel()
+			if err != nil {
 				if ctx.Err() != nil {
 					return
 				}

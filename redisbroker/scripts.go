@@ -39,6 +39,9 @@ end
 
 func script(body string) *redis.Script { return redis.NewScript(luaPrelude + body) }
 
+// stateScript reads the id counter, KEYS[1]: "0" when there is none.
+var stateScript = redis.NewScript(`return redis.call('GET', KEYS[1]) or '0'`)
+
 // publishScript: KEYS[4], when present, is the topic's history stream.
 // ARGV: message, history size, history TTL (µs), log size, stream expiry
 // (ms). Each history entry holds p, the id of the entry before it in the
@@ -234,6 +237,14 @@ for i = 5, #ARGV, 2 do
   redis.call('PEXPIRE', ARGV[4] .. ARGV[i], ARGV[3])
 end
 redis.call('PEXPIRE', KEYS[2], ttl)
+return 1
+`)
+
+// leaveScript removes a hub from the presence: KEYS[1] the set of hubs,
+// KEYS[2] the hub's hash, ARGV[1] the hub's id.
+var leaveScript = redis.NewScript(`
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
 return 1
 `)
 
