@@ -20,8 +20,6 @@ type Client struct {
 	opts    Options
 	closing chan struct{} // closed when the client stops, for any reason
 	once    sync.Once
-	ctx     context.Context // ends when the client stops; given to HeaderFunc
-	cancel  context.CancelFunc
 
 	// qmu guards the two queues the browser's callbacks fill. It is never
 	// held across a JavaScript call or a blocking operation.
@@ -67,7 +65,6 @@ func Connect(url string, opts Options) *Client {
 		handlers:  make(map[string][]*handlerEntry),
 		inflight:  make(map[*js.Value]struct{}),
 	}
-	c.ctx, c.cancel = context.WithCancel(context.Background())
 	chs, err := validChannels(opts.Channels)
 	c.channels = chs
 	go c.dispatch()
@@ -239,9 +236,8 @@ func (c *Client) change(ctx context.Context, action string, channels []string) e
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer context.AfterFunc(c.ctx, cancel)()
-	defer cancel()
+	ctx, release := c.untilStop(ctx)
+	defer release()
 	var (
 		status int
 		text   string
@@ -314,7 +310,7 @@ func (c *Client) userHeaders(ctx context.Context) (map[string]any, error) {
 	if f := c.opts.HeaderFunc; f != nil {
 		more, err := f(ctx)
 		if err != nil {
-			return nil, &wrapError{ErrHeaders, err}
+			return nil, errors.Join(ErrHeaders, err)
 		}
 		for k, v := range more {
 			h[k] = v
@@ -323,11 +319,57 @@ func (c *Client) userHeaders(ctx context.Context) (map[string]any, error) {
 	return h, nil
 }
 
-// wrapError is base with the detail of err; errors.Is finds both.
-type wrapError struct{ base, err error }
+// lifetime is a context that ends when the client stops. It is made by
+// hand, not with context.WithCancel, whose machinery weighs about 5 KB of
+// brotli in the wasm.
+type lifetime struct{ c *Client }
 
-func (e *wrapError) Error() string   { return e.base.Error() + ": " + e.err.Error() }
-func (e *wrapError) Unwrap() []error { return []error{e.base, e.err} }
+func (l lifetime) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (l lifetime) Done() <-chan struct{}       { return l.c.closing }
+func (l lifetime) Value(any) any               { return nil }
+
+func (l lifetime) Err() error {
+	if l.c.isClosing() {
+		return context.Canceled
+	}
+	return nil
+}
+
+// untilStop returns a context that ends with ctx or when the client stops,
+// whichever comes first, and a function that releases it.
+func (c *Client) untilStop(ctx context.Context) (context.Context, func()) {
+	if ctx.Done() == nil {
+		return lifetime{c}, func() {}
+	}
+	b := &both{Context: ctx, c: c, done: make(chan struct{})}
+	finished := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-c.closing:
+		case <-finished:
+			return
+		}
+		close(b.done)
+	}()
+	return b, func() { close(finished) }
+}
+
+// both is ctx that also ends when the client stops.
+type both struct {
+	context.Context
+	c    *Client
+	done chan struct{}
+}
+
+func (b *both) Done() <-chan struct{} { return b.done }
+
+func (b *both) Err() error {
+	if err := b.Context.Err(); err != nil {
+		return err
+	}
+	return lifetime{b.c}.Err()
+}
 
 func (c *Client) credentials() string {
 	if c.opts.WithCredentials {
@@ -410,7 +452,6 @@ func (c *Client) shutdown(user bool, err error) {
 			ctrl.Call("abort")
 		}
 		c.mu.Unlock()
-		c.cancel()
 		close(c.closing)
 		signalOne(c.evNotify)
 	})
@@ -607,7 +648,7 @@ func (c *Client) streamURL() (string, error) {
 func (c *Client) connectOnce() (connected bool, err error) {
 	var hdr map[string]any
 	if c.usesFetch() {
-		if hdr, err = c.userHeaders(c.ctx); err != nil {
+		if hdr, err = c.userHeaders(lifetime{c}); err != nil {
 			return false, err
 		}
 	}
