@@ -1,6 +1,17 @@
 // Type definitions for the ssevent browser client (ssevent.mjs and the
 // SSEvent global of ssevent.js).
 
+/** Headers to send, as a plain object of names and values. */
+export type HeaderValues = Record<string, string>;
+
+/**
+ * Headers for the next request: called before every request (the stream,
+ * each reconnection, each subscribe/unsubscribe), so it can hand out a
+ * token it refreshes. A throw or a rejection fails that request (error
+ * code "headers"; the stream backs off and tries again).
+ */
+export type HeadersFunction = () => HeaderValues | Promise<HeaderValues>;
+
 /** Options of connectSSE and SSEvent.connect. */
 export interface ConnectOptions {
   /** Reconnect after a dropped stream. Default true. */
@@ -11,8 +22,13 @@ export interface ConnectOptions {
   reconnectDelay?: number;
   /** Cap of the backoff, in ms. Default 30000. */
   maxReconnectDelay?: number;
-  /** Headers sent with every request; when set, the stream is read with fetch (e.g. Authorization). */
-  headers?: Record<string, string>;
+  /**
+   * Headers sent with every request (e.g. Authorization); when set, the
+   * stream is read with fetch. A function is called before every request;
+   * after a 401 or 403 it is called once more and the request tried again
+   * before the client gives up.
+   */
+  headers?: HeaderValues | HeadersFunction;
   /** Send cookies with cross-origin requests. Default false. */
   withCredentials?: boolean;
   /** Channels joined when the stream opens. */
@@ -70,6 +86,24 @@ export interface ReconnectData {
 /** The server ends the stream; the client reconnects by itself after data.retry ms, resuming where it was. */
 export interface ReconnectEvent { type: 'reconnect'; data: ReconnectData; raw: string; }
 export interface HeartbeatEvent { type: 'heartbeat'; data: number; raw: string; }
+/** Data of the "channels" event. */
+export interface ChannelsData {
+  /** The client's channel set now; getChannels() returns it from now on. */
+  channels: string[];
+}
+/** The server changed the client's channels (its own subscribe/unsubscribe, or a permission checked again). */
+export interface ChannelsEvent { type: 'channels'; data: ChannelsData; raw: string; }
+/** Data of the "closed" event. */
+export interface ClosedData {
+  /** Why the server ended the session: "ended". */
+  reason: string;
+}
+/**
+ * The server ended the session for good: the client does not reconnect.
+ * An "error" event with code "session_ended" follows, and the client is
+ * closed (getReadyState() is 2).
+ */
+export interface ClosedEvent { type: 'closed'; data: ClosedData; raw: string; }
 /** A custom event sent with sendTo(id, data, name) or broadcast(data, name). */
 export interface CustomEvent<T = unknown> { type: string; data: T; raw: string; id?: string; lastEventId?: string; }
 
@@ -82,13 +116,39 @@ export interface EventMap {
   gap: GapEvent;
   heartbeat: HeartbeatEvent;
   reconnect: ReconnectEvent;
+  channels: ChannelsEvent;
+  closed: ClosedEvent;
 }
+
+/**
+ * Codes of SSEventError: the client's own, or the error code of a server's
+ * refusal (see docs/PROTOCOL.md), or "error".
+ * - closed: the client was closed, or stopped for good.
+ * - rejected: subscribe: the server refused some channels (see rejected).
+ * - unauthorized, forbidden: a 401 or 403 (final for the stream).
+ * - max_reconnect_attempts: maxReconnectAttempts failed in a row (final).
+ * - session_ended: the server ended the session with "closed" (final).
+ * - headers: the headers function threw or rejected.
+ * - stale: no event for three heartbeat intervals.
+ * - stream_ended: the stream broke or ended.
+ */
+export type SSEventErrorCode =
+  | 'closed'
+  | 'rejected'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'max_reconnect_attempts'
+  | 'session_ended'
+  | 'headers'
+  | 'stale'
+  | 'stream_ended'
+  | 'error'
+  | (string & {});
 
 /** Errors given to "error" handlers and rejected by subscribe/unsubscribe. */
 export interface SSEventError extends Error {
   name: 'SSEventError';
-  /** closed, rejected, unauthorized, forbidden, max_reconnect_attempts, stale, stream_ended, a server code, or error. */
-  code: string;
+  code: SSEventErrorCode;
   /** HTTP status of a refusal. */
   status?: number;
   /** Refused channels (code "rejected"); the others were applied. */
@@ -110,6 +170,8 @@ export interface SSEventClient {
   unsubscribe(...channels: string[]): Promise<SubscriptionResult>;
   /** The client's id, or null before "connected". */
   getClientId(): string | null;
+  /** The client's channels as the server last reported them ("connected", "channels", subscribe). */
+  getChannels(): string[];
   isConnected(): boolean;
   /** 0 connecting, 1 open, 2 closed. */
   getReadyState(): 0 | 1 | 2;

@@ -49,12 +49,19 @@
   }
 
   function goOptions(o) {
+    var headers = o.headers;
+    if (typeof headers === 'function') {
+      // Called before every request: the bridge awaits a Promise of the
+      // headers, rejected with whatever the function throws.
+      var fn = headers;
+      headers = function () { return Promise.resolve().then(function () { return fn(); }); };
+    }
     return {
       autoReconnect: o.autoReconnect,
       maxReconnectAttempts: o.maxReconnectAttempts,
       reconnectDelay: o.reconnectDelay,
       maxReconnectDelay: o.maxReconnectDelay,
-      headers: o.headers,
+      headers: headers,
       withCredentials: o.withCredentials,
       channels: o.channels
     };
@@ -127,6 +134,7 @@
       subscribe: function () { return change('subscribe', Array.from(arguments)); },
       unsubscribe: function () { return change('unsubscribe', Array.from(arguments)); },
       getClientId: function () { return bridge && !closed ? bridge.clientId(id) : null; },
+      getChannels: function () { return bridge && !closed ? bridge.channels(id) : []; },
       isConnected: function () { return !!(bridge && !closed && bridge.isConnected(id)); },
       getReadyState: function () {
         if (closed) return 2;

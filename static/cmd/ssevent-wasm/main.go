@@ -12,6 +12,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"math"
 	"sync"
@@ -47,6 +48,12 @@ func main() {
 				return e.c.ClientID()
 			}
 			return nil
+		},
+		"channels": func(a []js.Value) any {
+			if e := get(a); e != nil {
+				return anySlice(e.c.Channels())
+			}
+			return []any{}
 		},
 		"isConnected": func(a []js.Value) any { e := get(a); return e != nil && e.c.IsConnected() },
 		"readyState": func(a []js.Value) any {
@@ -91,13 +98,11 @@ func connect(args []js.Value) any {
 		WithCredentials:      o.Get("withCredentials").Truthy(),
 		Channels:             stringList(o.Get("channels")),
 	}
-	if h := o.Get("headers"); h.Type() == js.TypeObject {
-		keys := js.Global().Get("Object").Call("keys", h)
-		opts.Headers = make(map[string]string, keys.Length())
-		for i := 0; i < keys.Length(); i++ {
-			k := keys.Index(i).String()
-			opts.Headers[k] = h.Get(k).String()
-		}
+	switch h := o.Get("headers"); h.Type() {
+	case js.TypeObject:
+		opts.Headers = headerMap(h)
+	case js.TypeFunction:
+		opts.HeaderFunc = func(ctx context.Context) (map[string]string, error) { return callHeaders(ctx, h) }
 	}
 	e := &entry{emit: emit, removes: map[string]func(){}}
 	mu.Lock()
@@ -114,6 +119,67 @@ func connect(args []js.Value) any {
 		}
 	}
 	return id
+}
+
+// headerMap copies the own properties of a headers object; null and
+// undefined give none.
+func headerMap(h js.Value) map[string]string {
+	if h.Type() != js.TypeObject {
+		return nil
+	}
+	keys := js.Global().Get("Object").Call("keys", h)
+	m := make(map[string]string, keys.Length())
+	for i := 0; i < keys.Length(); i++ {
+		k := keys.Index(i).String()
+		m[k] = js.Global().Get("String").Invoke(h.Get(k)).String()
+	}
+	return m
+}
+
+// callHeaders calls the headers option when it is a function. The shim
+// wraps the application's function so that it returns a Promise (of an
+// object, or rejected with what the function threw) and never throws.
+func callHeaders(ctx context.Context, fn js.Value) (map[string]string, error) {
+	v, err := await(ctx, fn.Invoke())
+	if err != nil {
+		return nil, err
+	}
+	return headerMap(v), nil
+}
+
+// await waits for a Promise to settle, or for ctx to end. Its callbacks
+// are released once it settles, even after ctx ended.
+func await(ctx context.Context, p js.Value) (js.Value, error) {
+	type result struct {
+		v   js.Value
+		err error
+	}
+	ch := make(chan result, 1)
+	ok := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- result{v: arg0(args)}
+		return nil
+	})
+	fail := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- result{err: errors.New(js.Global().Get("String").Invoke(arg0(args)).String())}
+		return nil
+	})
+	release := func() { ok.Release(); fail.Release() }
+	p.Call("then", ok, fail)
+	select {
+	case r := <-ch:
+		release()
+		return r.v, r.err
+	case <-ctx.Done():
+		go func() { <-ch; release() }()
+		return js.Undefined(), ctx.Err()
+	}
+}
+
+func arg0(args []js.Value) js.Value {
+	if len(args) == 0 {
+		return js.Undefined()
+	}
+	return args[0]
 }
 
 func count(v js.Value) int {
@@ -305,8 +371,8 @@ func promise(fn func() (any, error)) js.Value {
 
 // jsError makes a JavaScript Error with name "SSEventError", a code
 // (closed, rejected, unauthorized, forbidden, max_reconnect_attempts,
-// http, invalid_channel, error), the HTTP status and rejected channels
-// when known.
+// session_ended, headers, stale, stream_ended, a server's code, error),
+// the HTTP status and rejected channels when known.
 func jsError(err error) js.Value {
 	if err == nil {
 		return js.Null()
@@ -321,6 +387,10 @@ func jsError(err error) js.Value {
 		code = "closed"
 	case errors.Is(err, wasmclient.ErrMaxReconnectAttempts):
 		code = "max_reconnect_attempts"
+	case errors.Is(err, wasmclient.ErrSessionEnded):
+		code = "session_ended"
+	case errors.Is(err, wasmclient.ErrHeaders):
+		code = "headers"
 	case errors.As(err, &re):
 		code = "rejected"
 		rs := make([]any, len(re.Rejected))

@@ -54,6 +54,29 @@ const up: boolean = client.isConnected();
 client.ready.then(() => client.unsubscribe('news'));
 client.close();
 
+client.on('channels', ({ data }) => {
+  const now: string[] = data.channels;
+  console.log(now.join(','), client.getChannels().length);
+});
+client.on('closed', ({ data }) => {
+  const reason: string = data.reason;
+  console.log(`session ${reason}`);
+});
+client.on('error', ({ error }) => {
+  if (error.code === 'session_ended' || error.code === 'headers') console.log(error.message);
+});
+
+// Credentials that refresh: a function called before every request,
+// returning the headers or a Promise of them.
+let token = 'first';
+connectSSE('/events', { headers: () => ({ Authorization: `Bearer ${token}` }) }).close();
+connectSSE('/events', {
+  headers: async () => {
+    token = await Promise.resolve('refreshed');
+    return { Authorization: `Bearer ${token}` };
+  },
+}).close();
+
 const viaGlobal = SSEvent.connect('/events');
 viaGlobal.close();
 named('/other').close();
@@ -64,5 +87,11 @@ connectSSE('/events', { reconnectDelay: '3s' });
 client.subscribe(42);
 // @ts-expect-error the reconnect event's retry is a number of milliseconds
 client.on('reconnect', ({ data }) => data.retry.toUpperCase());
+// @ts-expect-error the channels event's data holds a list
+client.on('channels', ({ data }) => data.channels.toUpperCase());
+// @ts-expect-error header values are strings
+connectSSE('/events', { headers: () => ({ Authorization: 42 }) });
+// @ts-expect-error the headers function takes no argument to fill in
+connectSSE('/events', { headers: (h: Map<string, string>) => ({ a: h.get('a') ?? '' }) });
 
 console.log(state, maybeId, up);
