@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,10 +58,11 @@ type Options struct {
 	// to tell Redis: the delay of ClientCount and ClientsByChannel.
 	// Defaults to 100ms.
 	PresenceSync time.Duration
-	// ReadBlock bounds one blocking read of the log. It is also how long
-	// Close may wait for the reader on a client of your own (plus Timeout
-	// when Redis hangs); Close ends a read on a FromURL client at once.
-	// Defaults to 1s.
+	// ReadBlock bounds one blocking read of the log. It is also how
+	// often an idle hub looks whether Redis lost its data (a new epoch),
+	// and how long Close may wait for the reader on a client of your own
+	// (plus Timeout when Redis hangs); Close ends a read on a FromURL
+	// client at once. Defaults to 1s.
 	ReadBlock time.Duration
 	// Timeout bounds every call the broker makes to Redis (the blocking
 	// read of the log gets ReadBlock more): a call Redis does not answer
@@ -118,7 +120,7 @@ type Broker struct {
 	node string // this hub's id in the presence set
 	log  *slog.Logger
 
-	keySeq, keyFirst, keyLog, keyNodes string
+	keySeq, keyFirst, keyLog, keyEpoch, keyNodes string
 
 	// wake cuts the read loop's pause short: another call reached Redis.
 	wake chan struct{}
@@ -132,6 +134,7 @@ type Broker struct {
 	// hub (the reader could not tell where to start to deliver it).
 	pos    uint64
 	hasPos bool
+	epoch  string // "" until Redis was reached
 	cancel context.CancelFunc
 	reader sync.WaitGroup
 	others sync.WaitGroup // the presence loop
@@ -141,6 +144,7 @@ var (
 	_ server.Broker        = (*Broker)(nil)
 	_ server.ClusterBroker = (*Broker)(nil)
 	_ server.Positioner    = (*Broker)(nil)
+	_ server.Epocher       = (*Broker)(nil)
 )
 
 // New returns a Broker on rdb. Closing the Broker does not close rdb. For
@@ -158,7 +162,7 @@ func New(rdb redis.UniversalClient, opts Options) *Broker {
 	p := opts.Prefix
 	return &Broker{
 		rdb: rdb, opts: opts, node: uuid.NewString(), log: opts.Logger,
-		keySeq: p + "seq", keyFirst: p + "first", keyLog: p + "log", keyNodes: p + "nodes",
+		keySeq: p + "seq", keyFirst: p + "first", keyLog: p + "log", keyEpoch: p + "epoch", keyNodes: p + "nodes",
 		wake: make(chan struct{}, 1),
 	}
 }
@@ -220,22 +224,41 @@ func (b *Broker) Position() uint64 {
 	return b.pos
 }
 
-// readState reads the id counter. It holds no lock.
-func (b *Broker) readState(ctx context.Context) (uint64, error) {
-	ctx, cancel := b.bound(ctx)
-	defer cancel()
-	s, err := stateScript.Run(ctx, b.rdb, []string{b.keySeq}).Text()
-	if err != nil {
-		return 0, unavailable(err)
-	}
-	pos, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("redisbroker: %s holds %q", b.keySeq, s)
-	}
-	return pos, nil
+// Epoch returns the name of the current sequence of ids, as last read
+// from Redis: it is created at random next to the id counter, and again
+// when the counter is gone (Redis lost its data), so that ids from before
+// are never taken for positions in the new sequence. It returns "" until
+// this hub reached Redis. It does not contact Redis.
+func (b *Broker) Epoch() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.epoch
 }
 
-// connect reads the position the first time Redis answers. The
+// newEpoch returns a candidate epoch, which a script stores when it finds
+// none (or no counter): 48 random bits in base 36.
+func newEpoch() string { return strconv.FormatUint(rand.Uint64()>>16, 36) }
+
+// readState runs the script that reads the counter and the epoch,
+// creating what is missing. It holds no lock.
+func (b *Broker) readState(ctx context.Context) (uint64, string, error) {
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
+	res, err := stateScript.Run(ctx, b.rdb, []string{b.keySeq, b.keyEpoch}, newEpoch()).StringSlice()
+	if err != nil {
+		return 0, "", unavailable(err)
+	}
+	if len(res) != 2 {
+		return 0, "", fmt.Errorf("redisbroker: the state script returned %d values", len(res))
+	}
+	pos, err := strconv.ParseUint(res[0], 10, 64)
+	if err != nil {
+		return 0, "", fmt.Errorf("redisbroker: %s holds %q", b.keySeq, res[0])
+	}
+	return pos, res[1], nil
+}
+
+// connect reads the position and epoch the first time Redis answers. The
 // first position read is kept: every message published through this hub
 // comes after it, so its reader, which starts there, delivers them all.
 func (b *Broker) connect(ctx context.Context) error {
@@ -245,13 +268,13 @@ func (b *Broker) connect(ctx context.Context) error {
 	if ok {
 		return nil
 	}
-	pos, err := b.readState(ctx)
+	pos, epoch, err := b.readState(ctx)
 	if err != nil {
 		return err
 	}
 	b.mu.Lock()
 	if !b.hasPos {
-		b.pos, b.hasPos = pos, true
+		b.pos, b.hasPos, b.epoch = pos, true, epoch
 	}
 	b.mu.Unlock()
 	select { // the reader may be pausing: it can start now
@@ -259,6 +282,16 @@ func (b *Broker) connect(ctx context.Context) error {
 	default:
 	}
 	return nil
+}
+
+// noteEpoch stores the epoch read from Redis and reports whether it
+// replaced another: the sequence of ids started over.
+func (b *Broker) noteEpoch(e string) (changed bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	changed = b.epoch != "" && b.epoch != e
+	b.epoch = e
+	return changed
 }
 
 // Start attaches a hub that is not a cluster member: messages only.
@@ -352,14 +385,14 @@ func (b *Broker) Publish(ctx context.Context, msg server.Message) (uint64, error
 	if err != nil {
 		return 0, err
 	}
-	keys := []string{b.keySeq, b.keyFirst, b.keyLog}
+	keys := []string{b.keySeq, b.keyFirst, b.keyLog, b.keyEpoch}
 	if bopts.HistorySize > 0 {
 		keys = append(keys, b.topicKey(msg.Topic))
 	}
 	ttl := bopts.HistoryTTL
 	ctx, cancel := b.bound(ctx)
 	defer cancel()
-	s, err := publishScript.Run(ctx, b.rdb, keys, packMessage(msg), bopts.HistorySize,
+	s, err := publishScript.Run(ctx, b.rdb, keys, newEpoch(), packMessage(msg), bopts.HistorySize,
 		ttl.Microseconds(), b.opts.LogSize, (ttl + time.Second).Milliseconds()).Text()
 	if err != nil {
 		return 0, unavailable(err)
@@ -465,12 +498,12 @@ func (b *Broker) UpdateSession(ctx context.Context, id string, op server.Command
 	if _, err := b.ready(ctx); err != nil {
 		return nil, err
 	}
-	args := make([]any, 0, len(channels)+4)
-	args = append(args, o, maxChannels, b.opts.LogSize, packCommand(op, b.node, id, nil))
+	args := make([]any, 0, len(channels)+5)
+	args = append(args, newEpoch(), o, maxChannels, b.opts.LogSize, packCommand(op, b.node, id, nil))
 	for _, ch := range channels {
 		args = append(args, ch)
 	}
-	keys := []string{b.keySeq, b.keyFirst, b.keyLog, b.recordKey(id)}
+	keys := []string{b.keySeq, b.keyFirst, b.keyLog, b.keyEpoch, b.recordKey(id)}
 	ctx, cancel := b.bound(ctx)
 	defer cancel()
 	set, err := updateScript.Run(ctx, b.rdb, keys, args...).StringSlice()
@@ -497,10 +530,10 @@ func (b *Broker) EndSession(ctx context.Context, id string) error {
 	if _, err := b.ready(ctx); err != nil {
 		return err
 	}
-	keys := []string{b.keySeq, b.keyFirst, b.keyLog, b.recordKey(id), b.topicKey(server.Topic{Kind: server.TopicClient, Name: id})}
+	keys := []string{b.keySeq, b.keyFirst, b.keyLog, b.keyEpoch, b.recordKey(id), b.topicKey(server.Topic{Kind: server.TopicClient, Name: id})}
 	ctx, cancel := b.bound(ctx)
 	defer cancel()
-	err := endScript.Run(ctx, b.rdb, keys, b.opts.LogSize, packCommand(server.CommandEnd, b.node, id, nil)).Err()
+	err := endScript.Run(ctx, b.rdb, keys, newEpoch(), b.opts.LogSize, packCommand(server.CommandEnd, b.node, id, nil)).Err()
 	if err != nil {
 		return scriptError(err)
 	}
@@ -552,8 +585,8 @@ func (b *Broker) AttachSession(ctx context.Context, id string) error {
 // command appends a command to the log; a record key, when given, gets
 // the expiry and owner in extra.
 func (b *Broker) command(ctx context.Context, extra []any, op server.CommandOp, client string, record ...string) error {
-	keys := append([]string{b.keySeq, b.keyFirst, b.keyLog}, record...)
-	args := append([]any{b.opts.LogSize, packCommand(op, b.node, client, nil)}, extra...)
+	keys := append([]string{b.keySeq, b.keyFirst, b.keyLog, b.keyEpoch}, record...)
+	args := append([]any{newEpoch(), b.opts.LogSize, packCommand(op, b.node, client, nil)}, extra...)
 	ctx, cancel := b.bound(ctx)
 	defer cancel()
 	return unavailable(commandScript.Run(ctx, b.rdb, keys, args...).Err())

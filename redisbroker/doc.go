@@ -32,4 +32,8 @@
 // the broker reaches Redis by itself once it answers. The hub's streams do
 // not depend on Redis: clients stay connected and get what was published
 // meanwhile once Redis is back.
+//
+// Event ids carry an epoch (Broker.Epoch) kept in Redis next to the id
+// counter: a Redis that lost its data starts a new one, and the hubs end
+// their streams so that clients learn of the gap.
 package redisbroker

@@ -159,6 +159,7 @@ func TestHubStartsWithoutRedis(t *testing.T) {
 	r := redistest.New(t) // not running
 	var n *node
 	within(t, "NewHub", func() { n = newNodeWith(t, "a", r.URL(), faultOpts(testPrefix(t)), server.Config{}) })
+	require.Empty(t, n.broker.Epoch(), "no epoch before Redis answers")
 	within(t, "Send", func() { requireUnavailable(t, n.hub.Send("news", -1)) })
 	cl := connect(t, n.url, url.Values{"channels": {"news"}})
 
@@ -168,6 +169,7 @@ func TestHubStartsWithoutRedis(t *testing.T) {
 		sent++
 		return n.hub.Send("news", sent) == nil
 	}, "Send once Redis is up")
+	require.True(t, shared.ValidEpoch(n.broker.Epoch()), "epoch %q", n.broker.Epoch())
 	for {
 		env, _ := cl.message() // a Send that failed may have run
 		var v int
@@ -197,6 +199,7 @@ func TestBrokerWhileRedisHangs(t *testing.T) {
 	}
 	b := open()
 	b.Position()
+	require.True(t, shared.ValidEpoch(b.Epoch()), "epoch %q once Redis was reached", b.Epoch())
 	require.NoError(t, b.StartCluster(server.BrokerOptions{HistorySize: 10, HistoryTTL: time.Minute}, func(server.Message) {},
 		server.ClusterHooks{Presence: func() []server.SessionPresence { return nil }}))
 	ctx := context.Background()
@@ -207,6 +210,7 @@ func TestBrokerWhileRedisHangs(t *testing.T) {
 	r.Stop()
 	t.Cleanup(r.Continue)
 	within(t, "Position", func() { assert.Zero(t, fresh.Position()) })
+	assert.Empty(t, fresh.Epoch())
 	within(t, "Publish", func() {
 		_, err := b.Publish(ctx, server.Message{Topic: server.Topic{Kind: server.TopicAll}, Data: []byte("2")})
 		requireUnavailable(t, err)

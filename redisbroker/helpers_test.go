@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -93,6 +92,7 @@ type client struct {
 	*ssetest.Stream
 	t         testing.TB
 	connected shared.Connected
+	lastID    string // the id of the last message read, as sent
 }
 
 func connect(t testing.TB, endpoint string, q url.Values, header ...http.Header) *client {
@@ -119,16 +119,18 @@ func (c *client) next() shared.Event {
 	return c.Next(c.t, nil)
 }
 
-// message reads the next event as a channel message.
+// message reads the next event as a channel message, and returns it with
+// its id's position in its epoch.
 func (c *client) message() (shared.Envelope, uint64) {
 	c.t.Helper()
 	ev := c.next()
 	require.Equal(c.t, shared.EventMessage, ev.Name, "data %s", ev.Data)
 	var env shared.Envelope
 	require.NoError(c.t, json.Unmarshal(ev.Data, &env))
-	id, err := strconv.ParseUint(ev.ID, 10, 64)
+	id, err := shared.ParseEventID(ev.ID)
 	require.NoError(c.t, err)
-	return env, id
+	c.lastID = ev.ID
+	return env, id.Seq
 }
 
 // ended waits for the server to end the stream.

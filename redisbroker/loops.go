@@ -20,9 +20,10 @@ const minPause, maxPause = 20 * time.Millisecond, 2 * time.Second
 // the position this hub first read from Redis: at start, or, when Redis
 // could not be reached then, as soon as it answers. It outlives Redis
 // outages: it retries with a growing pause and goes on from the last entry
-// it delivered, so nothing the log still holds is missed. When the entry
-// read does not follow the one delivered before (the log was trimmed past
-// this hub, or Redis lost its data), it asks the hub to resync.
+// it delivered, so nothing the log still holds is missed. It asks the hub
+// to resync when the entry read does not follow the one delivered before
+// (the log was trimmed past this hub), and when the epoch changed (Redis
+// lost its data): seen in an entry, or read from Redis while idle.
 func (b *Broker) readLoop(ctx context.Context, deliver func(server.Message), hooks server.ClusterHooks) {
 	defer b.reader.Done()
 	down := false
@@ -58,11 +59,20 @@ func (b *Broker) readLoop(ctx context.Context, deliver func(server.Message), hoo
 		}
 	}
 	b.mu.Lock()
-	last := b.pos
+	last, cur := b.pos, b.epoch // the entry delivered last, and its epoch
 	b.mu.Unlock()
 	resync := func() {
 		if hooks.Resync != nil {
 			hooks.Resync()
+		}
+	}
+	// newEpoch takes note of an epoch read from Redis; when it is not
+	// the one this hub knew, the hub's clients hold ids of a sequence
+	// that ended: it ends their streams, so that they learn of it.
+	newEpoch := func(e string) {
+		if b.noteEpoch(e) {
+			b.log.Warn("redisbroker: the id sequence started over (Redis lost its data); ending this hub's streams", "epoch", e)
+			resync()
 		}
 	}
 	for ctx.Err() == nil {
@@ -83,6 +93,14 @@ func (b *Broker) readLoop(ctx context.Context, deliver func(server.Message), hoo
 			b.log.Info("redisbroker: reading the log again")
 			down, pause = false, minPause
 		}
+		if len(res) == 0 {
+			// Idle: Redis may have lost its data (restarted under
+			// the client's retries, or flushed), and no entry shows
+			// it. A look every ReadBlock costs one call.
+			if _, e, err := b.readState(ctx); err == nil {
+				newEpoch(e)
+			}
+		}
 		for _, s := range res {
 			for _, e := range s.Messages {
 				if ctx.Err() != nil {
@@ -93,7 +111,13 @@ func (b *Broker) readLoop(ctx context.Context, deliver func(server.Message), hoo
 					continue
 				}
 				p, _ := e.Values["p"].(string)
-				if prev, _ := strconv.ParseUint(p, 10, 64); prev != last && last != 0 {
+				prev, _ := strconv.ParseUint(p, 10, 64)
+				switch epoch, _ := e.Values["e"].(string); {
+				case epoch != "" && epoch != cur:
+					// The first entry of a new sequence.
+					newEpoch(epoch)
+					cur = epoch
+				case prev != last:
 					b.log.Warn("redisbroker: log entries missed", "after", last, "next", id, "previous", prev)
 					resync()
 				}

@@ -16,51 +16,77 @@ end
 `
 
 // Every script that publishes starts with KEYS[1] = the id counter,
-// KEYS[2] = the first id, KEYS[3] = the log, and appends one log entry:
-// ids come from the counter, never below the Redis clock in microseconds,
-// so that ids keep growing across a Redis restart that lost its data, and
-// a message's id is never below its publication time (which the age
-// trimming relies on). Each log entry holds p, the id of the entry before
-// it, so that a reader sees when it missed some.
+// KEYS[2] = the first id, KEYS[3] = the log, KEYS[4] = the epoch, and
+// ARGV[1] = a new epoch, and appends one log entry: ids come from the
+// counter, never below the Redis clock in microseconds, so that ids keep
+// growing across a Redis restart that lost its data, and a message's id
+// is never below its publication time (which the age trimming relies on).
+// A counter that is gone (Redis lost its data) starts a new epoch; an
+// epoch alone that is gone is set as SET NX would. Each log entry holds p,
+// the id of the entry before it, so that a reader sees when it missed
+// some, and e, its epoch, so that a reader sees where a new sequence
+// starts.
 const luaPrelude = luaTime + `
 local function next_id(now)
-  local prev = redis.call('GET', KEYS[1]) or '0'
+  local prev = redis.call('GET', KEYS[1])
+  local epoch
+  if not prev then
+    prev, epoch = '0', ARGV[1]
+    redis.call('SET', KEYS[4], epoch)
+  else
+    epoch = redis.call('GET', KEYS[4])
+    if not epoch then
+      epoch = ARGV[1]
+      redis.call('SET', KEYS[4], epoch)
+    end
+  end
   local id = tonumber(prev) + 1
   if id < now then id = now end
   local sid = fmt(id)
   redis.call('SET', KEYS[1], sid)
   redis.call('SET', KEYS[2], sid, 'NX')
-  return sid, prev
+  return sid, prev, epoch
 end
-local function log_add(sid, prev, logsize, msg)
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', logsize, sid .. '-0', 'p', prev, 'm', msg)
+local function log_add(sid, prev, epoch, logsize, msg)
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', logsize, sid .. '-0', 'p', prev, 'e', epoch, 'm', msg)
 end
 `
 
 func script(body string) *redis.Script { return redis.NewScript(luaPrelude + body) }
 
-// stateScript reads the id counter, KEYS[1]: "0" when there is none.
-var stateScript = redis.NewScript(`return redis.call('GET', KEYS[1]) or '0'`)
+// stateScript reads the id counter (KEYS[1]) and the epoch (KEYS[2]),
+// creating them when missing: a counter that is gone (a new Redis, or one
+// that lost its data) starts at 0 in a new epoch, ARGV[1]; an epoch alone
+// that is gone is set as with SET NX. Returns {counter, epoch}.
+var stateScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[1], '0')
+  redis.call('SET', KEYS[2], ARGV[1])
+else
+  redis.call('SET', KEYS[2], ARGV[1], 'NX')
+end
+return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])}
+`)
 
-// publishScript: KEYS[4], when present, is the topic's history stream.
-// ARGV: message, history size, history TTL (µs), log size, stream expiry
-// (ms). Each history entry holds p, the id of the entry before it in the
-// topic (or the age cutoff when there was none), so that the first entry
-// held tells what was dropped before it. Returns the id.
+// publishScript: KEYS[5], when present, is the topic's history stream.
+// ARGV[2...]: message, history size, history TTL (µs), log size, stream
+// expiry (ms). Each history entry holds p, the id of the entry before it
+// in the topic (or the age cutoff when there was none), so that the first
+// entry held tells what was dropped before it. Returns the id.
 var publishScript = script(`
 local now = now_us()
-local sid, prev = next_id(now)
-if #KEYS >= 4 then
-  local k = KEYS[4]
-  local cutoff = fmt(now - tonumber(ARGV[3]))
+local sid, prev, epoch = next_id(now)
+if #KEYS >= 5 then
+  local k = KEYS[5]
+  local cutoff = fmt(now - tonumber(ARGV[4]))
   local p = cutoff
   local l = redis.call('XREVRANGE', k, '+', '-', 'COUNT', 1)
   if #l > 0 then p = string.match(l[1][1], '^%d+') end
   redis.call('XTRIM', k, 'MINID', cutoff)
-  redis.call('XADD', k, 'MAXLEN', ARGV[2], sid .. '-0', 'p', p, 'm', ARGV[1])
-  redis.call('PEXPIRE', k, ARGV[5])
+  redis.call('XADD', k, 'MAXLEN', ARGV[3], sid .. '-0', 'p', p, 'm', ARGV[2])
+  redis.call('PEXPIRE', k, ARGV[6])
 end
-log_add(sid, prev, ARGV[4], ARGV[1])
+log_add(sid, prev, epoch, ARGV[5], ARGV[2])
 return sid
 `)
 
@@ -121,11 +147,11 @@ end
 return out
 `)
 
-// updateScript: KEYS[4] is the session record. ARGV: op ("s" or "u"),
-// max channels, log size, command prefix, channels... Returns the set
-// afterwards; errors UNKNOWN or TOOMANY <n>.
+// updateScript: KEYS[5] is the session record. ARGV[2...]: op ("s" or
+// "u"), max channels, log size, command prefix, channels... Returns the
+// set afterwards; errors UNKNOWN or TOOMANY <n>.
 var updateScript = script(`
-local rec = KEYS[4]
+local rec = KEYS[5]
 if redis.call('EXISTS', rec) == 0 then return redis.error_reply('UNKNOWN') end
 local set, list = {}, {}
 local cur = redis.call('HGET', rec, 'c') or ''
@@ -134,48 +160,49 @@ for ch in string.gmatch(cur, '[^\n]+') do
 end
 local n = #list
 local changed = {}
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   local ch = ARGV[i]
-  if ARGV[1] == 's' then
+  if ARGV[2] == 's' then
     if not set[ch] then set[ch] = true; n = n + 1 end
   else
     set[ch] = nil
   end
   changed[#changed + 1] = ch
 end
-if ARGV[1] == 's' and n > tonumber(ARGV[2]) then
+if ARGV[2] == 's' and n > tonumber(ARGV[3]) then
   return redis.error_reply('TOOMANY ' .. n)
 end
 local out = {}
 for ch, _ in pairs(set) do out[#out + 1] = ch end
 table.sort(out)
 redis.call('HSET', rec, 'c', table.concat(out, '\n'))
-local sid, prev = next_id(now_us())
-log_add(sid, prev, ARGV[3], ARGV[4] .. table.concat(changed, '\n'))
+local sid, prev, epoch = next_id(now_us())
+log_add(sid, prev, epoch, ARGV[4], ARGV[5] .. table.concat(changed, '\n'))
 return out
 `)
 
-// endScript: KEYS[4] is the session record, KEYS[5] its private history.
-// ARGV: log size, command. Error UNKNOWN when there is no record.
+// endScript: KEYS[5] is the session record, KEYS[6] its private history.
+// ARGV[2...]: log size, command. Error UNKNOWN when there is no record.
 var endScript = script(`
-if redis.call('EXISTS', KEYS[4]) == 0 then return redis.error_reply('UNKNOWN') end
-redis.call('DEL', KEYS[4], KEYS[5])
-local sid, prev = next_id(now_us())
-log_add(sid, prev, ARGV[1], ARGV[2])
+if redis.call('EXISTS', KEYS[5]) == 0 then return redis.error_reply('UNKNOWN') end
+redis.call('DEL', KEYS[5], KEYS[6])
+local sid, prev, epoch = next_id(now_us())
+log_add(sid, prev, epoch, ARGV[2], ARGV[3])
 return sid
 `)
 
-// commandScript: KEYS[4], when present, is a session record whose expiry
-// to set. ARGV: log size, command, expiry (ms), and, when present, the hub
-// that now holds the session's stream: it becomes the record's owner, in
-// the same step as the command that tells the other hubs.
+// commandScript: KEYS[5], when present, is a session record whose expiry
+// to set. ARGV[2...]: log size, command, and, with a record, its expiry
+// (ms) and the hub that now holds the session's stream: it becomes the
+// record's owner, in the same step as the command that tells the other
+// hubs.
 var commandScript = script(`
-if #KEYS >= 4 then
-  redis.call('PEXPIRE', KEYS[4], ARGV[3])
-  if ARGV[4] and redis.call('EXISTS', KEYS[4]) == 1 then redis.call('HSET', KEYS[4], 'o', ARGV[4]) end
+if #KEYS >= 5 then
+  redis.call('PEXPIRE', KEYS[5], ARGV[4])
+  if ARGV[5] and redis.call('EXISTS', KEYS[5]) == 1 then redis.call('HSET', KEYS[5], 'o', ARGV[5]) end
 end
-local sid, prev = next_id(now_us())
-log_add(sid, prev, ARGV[1], ARGV[2])
+local sid, prev, epoch = next_id(now_us())
+log_add(sid, prev, epoch, ARGV[2], ARGV[3])
 return sid
 `)
 
