@@ -73,15 +73,29 @@ const shimPage = `<!doctype html><html><head><meta charset="utf-8">
 <script src="/ssevent/ssevent.js"></script></head><body><script>
 window.events = [];
 const opts = JSON.parse(decodeURIComponent(location.hash.slice(1)) || '{}');
+// headersFn "sync" or "async": a headers function handing out
+// "Authorization: Bearer <t>" for t taken from window.tokens (the last one
+// again and again), counting its calls in window.headerCalls.
+window.tokens = opts.tokens;
+window.headerCalls = 0;
+const nextHeaders = () => {
+  headerCalls++;
+  return { Authorization: 'Bearer ' + (tokens.length > 1 ? tokens.shift() : tokens[0]) };
+};
+if (opts.headersFn === 'sync') opts.headers = nextHeaders;
+if (opts.headersFn === 'async') opts.headers = () => new Promise((resolve) => setTimeout(() => resolve(nextHeaders()), 5));
+if (opts.headersFn === 'throw') opts.headers = () => { headerCalls++; throw new Error('no token'); };
 const clients = [];
 for (let i = 0; i < (opts.clients || 1); i++) {
   const c = SSEvent.connect('/events', opts);
   clients.push(c);
-  for (const name of ['open', 'connected', 'message', 'error', 'reconnecting', 'gap', 'reconnect', 'alert']) {
+  for (const name of ['open', 'connected', 'message', 'error', 'reconnecting', 'gap', 'reconnect', 'channels', 'closed', 'alert']) {
     c.on(name, (ev) => {
       if (name === 'connected' && window.tConnected === undefined) window.tConnected = performance.now();
       const r = { client: i, type: name, id: ev.id || '', raw: ev.raw || '', attempt: ev.attempt || 0, delay: ev.delay || 0 };
       if (name === 'reconnect') r.retry = ev.data.retry;
+      if (name === 'channels') r.channels = ev.data.channels;
+      if (name === 'closed') r.reason = ev.data.reason;
       if (name === 'message') { r.channel = ev.data.channel; r.payload = ev.data.payload; }
       if (name === 'alert') r.payload = ev.data;
       if (name === 'connected') { r.clientId = ev.data.clientId; r.resumed = ev.data.resumed; }
@@ -93,6 +107,7 @@ for (let i = 0; i < (opts.clients || 1); i++) {
 const pick = (i) => clients[i || 0];
 window.app = {
   clientId: (i) => pick(i).getClientId(),
+  channels: (i) => pick(i).getChannels(),
   state: (i) => pick(i).getReadyState(),
   connected: (i) => pick(i).isConnected(),
   close: (i) => pick(i).close(),
@@ -115,6 +130,8 @@ type rec struct {
 	ID       string          `json:"id"`
 	Raw      string          `json:"raw"`
 	Channel  string          `json:"channel"`
+	Channels []string        `json:"channels"`
+	Reason   string          `json:"reason"`
 	Payload  json.RawMessage `json:"payload"`
 	ClientID string          `json:"clientId"`
 	Resumed  bool            `json:"resumed"`

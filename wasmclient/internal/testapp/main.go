@@ -4,15 +4,20 @@
 // wasmclient from Go and shows the test what happened through globals,
 // with the same shape as the shim's test page (see browser_test.go):
 //
-//	window.appOptions  {headers, channels, maxReconnectAttempts, reconnectDelay (ms)}, read at start
-//	window.events      [{client, type, channel, payload, raw, id, clientId, resumed, attempt, delay (ms), retry (ms), code, status}]
-//	window.app         {clientId(i), state(i), connected(i), subscribe(i, ...chs), unsubscribe(i, ...chs), close(i)}
+//	window.appOptions  {headers, headersFn, tokens, channels, maxReconnectAttempts, reconnectDelay (ms)}, read at start
+//	window.events      [{client, type, channel, channels, reason, payload, raw, id, clientId, resumed, attempt, delay (ms), retry (ms), code, status}]
+//	window.app         {clientId(i), channels(i), state(i), connected(i), subscribe(i, ...chs), unsubscribe(i, ...chs), close(i)}
 //	window.tConnected  performance.now() at the first "connected"
+//
+// With headersFn, Options.HeaderFunc hands out "Authorization: Bearer <t>"
+// for t taken from window.tokens (initially appOptions.tokens; the last one
+// again and again) and counts its calls in window.headerCalls.
 //
 // Subscribe and unsubscribe return Promises resolving to "" or an error code.
 package main
 
 import (
+	"context"
 	"errors"
 	"syscall/js"
 	"time"
@@ -30,6 +35,19 @@ func main() {
 			keys := g.Get("Object").Call("keys", h)
 			for i := 0; i < keys.Length(); i++ {
 				opts.Headers[keys.Index(i).String()] = h.Get(keys.Index(i).String()).String()
+			}
+		}
+		if o.Get("headersFn").Truthy() {
+			g.Set("tokens", o.Get("tokens"))
+			g.Set("headerCalls", 0)
+			opts.HeaderFunc = func(context.Context) (map[string]string, error) {
+				g.Set("headerCalls", g.Get("headerCalls").Int()+1)
+				toks := g.Get("tokens")
+				tok := toks.Index(0)
+				if toks.Length() > 1 {
+					toks.Call("shift")
+				}
+				return map[string]string{"Authorization": "Bearer " + tok.String()}, nil
 			}
 		}
 		if n := o.Get("maxReconnectAttempts"); n.Type() == js.TypeNumber {
@@ -55,7 +73,7 @@ func main() {
 	for i := range clients {
 		c := wasmclient.Connect("/events", opts)
 		clients[i] = c
-		for _, name := range []string{"open", "connected", "message", "error", "reconnecting", "gap", "reconnect", "alert"} {
+		for _, name := range []string{"open", "connected", "message", "error", "reconnecting", "gap", "reconnect", "channels", "closed", "alert"} {
 			c.On(name, func(ev wasmclient.Event) {
 				if ev.Type == wasmclient.EventConnected && g.Get("tConnected").IsUndefined() {
 					g.Set("tConnected", g.Get("performance").Call("now"))
@@ -96,6 +114,7 @@ func main() {
 	}
 	g.Set("app", js.ValueOf(map[string]any{
 		"clientId":    js.FuncOf(func(_ js.Value, a []js.Value) any { return client(a).ClientID() }),
+		"channels":    js.FuncOf(func(_ js.Value, a []js.Value) any { return anyList(client(a).Channels()) }),
 		"state":       js.FuncOf(func(_ js.Value, a []js.Value) any { return client(a).ReadyState() }),
 		"connected":   js.FuncOf(func(_ js.Value, a []js.Value) any { return client(a).IsConnected() }),
 		"close":       js.FuncOf(func(_ js.Value, a []js.Value) any { client(a).Close(); return nil }),
@@ -113,6 +132,12 @@ func record(i int, ev wasmclient.Event) js.Value {
 	}
 	if ev.Type == wasmclient.EventMessage {
 		r["channel"] = ev.Channel
+	}
+	if ev.Channels != nil {
+		r["channels"] = anyList(ev.Channels)
+	}
+	if ev.Closed != nil {
+		r["reason"] = ev.Closed.Reason
 	}
 	if ev.Payload != nil {
 		r["payload"] = js.Global().Get("JSON").Call("parse", string(ev.Payload))
@@ -132,6 +157,14 @@ func record(i int, ev wasmclient.Event) js.Value {
 	return js.ValueOf(r)
 }
 
+func anyList(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
 // code names an error as the shim does.
 func code(err error) string {
 	var se *wasmclient.StatusError
@@ -142,6 +175,10 @@ func code(err error) string {
 		return "closed"
 	case errors.Is(err, wasmclient.ErrMaxReconnectAttempts):
 		return "max_reconnect_attempts"
+	case errors.Is(err, wasmclient.ErrSessionEnded):
+		return "session_ended"
+	case errors.Is(err, wasmclient.ErrHeaders):
+		return "headers"
 	case errors.Is(err, wasmclient.ErrRejected):
 		return "rejected"
 	case errors.Is(err, wasmclient.ErrUnauthorized):
