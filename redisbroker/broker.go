@@ -327,10 +327,11 @@ func (b *Broker) StartCluster(opts server.BrokerOptions, deliver func(server.Mes
 }
 
 // Close stops reading, removes this hub's presence, and closes the Redis
-// client when FromURL made it. It is idempotent, and returns within about
-// twice Timeout even when Redis hangs (with a client of your own, within
-// ReadBlock plus Timeout when that is longer): the removal is best effort,
-// the presence expires by itself.
+// client when FromURL made it. It is idempotent. The removal is best
+// effort (the presence expires by itself): it shares one Timeout with the
+// wait for the presence loop's last store, so that Close returns within
+// about Timeout even when Redis hangs (with a client of your own, within
+// ReadBlock plus Timeout, the longest the reader's blocking read lasts).
 func (b *Broker) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -342,15 +343,24 @@ func (b *Broker) Close() error {
 	b.mu.Unlock()
 	if cancel != nil {
 		cancel()
-		b.others.Wait() // so that no presence is stored after its removal
 		ctx, cancel := b.bound(context.Background())
-		_ = leaveScript.Run(ctx, b.rdb, []string{b.keyNodes, b.nodeKey(b.node)}, b.node).Err()
+		stopped := make(chan struct{})
+		go func() {
+			b.others.Wait()
+			close(stopped)
+		}()
+		select {
+		case <-stopped: // no presence is stored after its removal
+			_ = leaveScript.Run(ctx, b.rdb, []string{b.keyNodes, b.nodeKey(b.node)}, b.node).Err()
+		case <-ctx.Done(): // the last store hangs: so would the removal
+		}
 		cancel()
 	}
 	var err error
 	if b.own {
-		err = b.rdb.Close() // also ends a blocking read at once
+		err = b.rdb.Close() // also ends the calls in flight at once
 	}
+	b.others.Wait()
 	b.reader.Wait()
 	return err
 }

@@ -252,3 +252,26 @@ func TestReaderComesBack(t *testing.T) {
 		t.Fatal("the published message was not delivered")
 	}
 }
+
+// TestCloseLeaves: a broker closed while Redis answers removes its
+// presence at once, without waiting for it to expire.
+func TestCloseLeaves(t *testing.T) {
+	u, prefix := redisURL(t), testPrefix(t)
+	open := func() *redisbroker.Broker {
+		b, err := redisbroker.FromURL(u, redisbroker.Options{Prefix: prefix, PresenceInterval: time.Minute, PresenceSync: 10 * time.Millisecond})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = b.Close() })
+		return b
+	}
+	a, b := open(), open()
+	presence := func() []server.SessionPresence {
+		return []server.SessionPresence{{ID: "00000000-0000-4000-8000-000000000000", Channels: []string{"news"}}}
+	}
+	require.NoError(t, a.StartCluster(server.BrokerOptions{}, func(server.Message) {}, server.ClusterHooks{Presence: presence}))
+	ctx := context.Background()
+	eventually(t, func() bool { n, err := b.ClientCount(ctx); return err == nil && n == 1 }, "a's presence")
+	require.NoError(t, a.Close())
+	n, err := b.ClientCount(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "a's presence removed by Close (it would last PresenceTTL, 3 min)")
+}
