@@ -1,6 +1,7 @@
 package wasmclient_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -31,6 +32,34 @@ func Example() {
 		return
 	}
 	<-c.Done()
+}
+
+// Credentials that expire: HeaderFunc is called before every request, so
+// each reconnection and each Subscribe carries the token of the moment, and
+// after a 401 or 403 it is asked once more before the client gives up.
+func Example_headerFunc() {
+	token := func(ctx context.Context) (string, error) { return "t0k3n", nil } // the application's, refreshed as needed
+	c := wasmclient.Connect("/events", wasmclient.Options{
+		HeaderFunc: func(ctx context.Context) (map[string]string, error) {
+			tok, err := token(ctx)
+			if err != nil {
+				return nil, err // the attempt fails and is tried again later
+			}
+			return map[string]string{"Authorization": "Bearer " + tok}, nil
+		},
+	})
+	defer c.Close()
+
+	c.On(wasmclient.EventChannels, func(ev wasmclient.Event) {
+		println("the server set my channels:", len(ev.Channels)) // c.Channels() agrees
+	})
+	c.On(wasmclient.EventClosed, func(ev wasmclient.Event) {
+		println("session ended:", ev.Closed.Reason) // the client stops with ErrSessionEnded
+	})
+	<-c.Done()
+	if errors.Is(c.Err(), wasmclient.ErrSessionEnded) {
+		println("signed out by the server")
+	}
 }
 
 // The reconnection delay grows exponentially up to a cap; the wait is drawn
