@@ -52,14 +52,16 @@ func requireUnavailable(t *testing.T, err error) {
 	require.ErrorIs(t, err, redisbroker.ErrUnavailable)
 }
 
-// get opens a stream and returns the answer's status and error body when
-// it is not 200; a 200 stream is closed at once.
+// get opens a stream, with the session key of a client to resume when it
+// is known, and returns the answer's status and error body when it is not
+// 200; a 200 stream is closed at once.
 func get(t *testing.T, endpoint string, q url.Values) (int, shared.ErrorResponse, http.Header) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"?"+q.Encode(), nil)
 	require.NoError(t, err)
+	req.Header = withKey(req.Header, q.Get(shared.QueryClientID))
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()

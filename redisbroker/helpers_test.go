@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -95,6 +96,26 @@ type client struct {
 	lastID    string // the id of the last message read, as sent
 }
 
+// keys holds the session key each connected event gave, by client id, so
+// that resumptions and POSTs present it as the client would.
+var keys sync.Map
+
+// withKey returns h, or a new header, carrying the session key of the
+// client id when one is known and h carries none.
+func withKey(h http.Header, id string) http.Header {
+	k, ok := keys.Load(id)
+	if id == "" || !ok {
+		return h
+	}
+	if h == nil {
+		h = http.Header{}
+	}
+	if h.Get(shared.HeaderSessionKey) == "" {
+		h.Set(shared.HeaderSessionKey, k.(string))
+	}
+	return h
+}
+
 func connect(t testing.TB, endpoint string, q url.Values, header ...http.Header) *client {
 	t.Helper()
 	u := endpoint
@@ -103,10 +124,14 @@ func connect(t testing.TB, endpoint string, q url.Values, header ...http.Header)
 	}
 	var h http.Header
 	if len(header) > 0 {
-		h = header[0]
+		h = header[0].Clone()
 	}
+	h = withKey(h, q.Get(shared.QueryClientID))
 	c := &client{Stream: ssetest.Open(t, u, h, nil), t: t}
 	c.connected, _ = c.Connected(t)
+	if c.connected.SessionKey != "" {
+		keys.Store(c.connected.ClientID, c.connected.SessionKey)
+	}
 	return c
 }
 
@@ -114,9 +139,11 @@ func (c *client) id() string { return c.connected.ClientID }
 
 func (c *client) close() { c.Close() }
 
+// next returns the next event, passing over heartbeats and the
+// announcements of channel changes, which these tests do not look at.
 func (c *client) next() shared.Event {
 	c.t.Helper()
-	return c.Next(c.t, nil)
+	return c.Next(c.t, func(ev shared.Event) bool { return ev.Name == shared.EventChannels })
 }
 
 // message reads the next event as a channel message, and returns it with
@@ -139,11 +166,15 @@ func (c *client) ended() {
 	c.Ended(c.t)
 }
 
-// post sends a subscribe request and decodes the answer.
+// post sends a subscribe request, with the client's session key when it is
+// known, and decodes the answer.
 func post(t testing.TB, endpoint, action, clientID string, channels ...string) (int, shared.SubscribeResponse) {
 	t.Helper()
 	body, _ := json.Marshal(shared.SubscribeRequest{Action: action, ClientID: clientID, Channels: channels})
-	resp, err := http.Post(endpoint, "application/json", strings.NewReader(string(body)))
+	req, err := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(string(body)))
+	require.NoError(t, err)
+	req.Header = withKey(http.Header{"Content-Type": {"application/json"}}, clientID)
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var out shared.SubscribeResponse
