@@ -85,6 +85,11 @@ type SessionRecord struct {
 	// Cursor is the id of the last event written to the session's last
 	// stream: a resumption without Last-Event-ID replays from there.
 	Cursor uint64
+	// Owner is the identity the session is bound to (Config.Identify),
+	// and KeyHash the SHA-256 of its key for anonymous sessions: a hub
+	// resuming or changing the session checks the request against them.
+	Owner   string
+	KeyHash []byte
 }
 
 // SessionPresence is one stream a hub holds, as told to the cluster.

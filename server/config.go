@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 	"regexp"
 	"strconv"
 	"time"
@@ -29,6 +30,9 @@ const (
 	DefaultReconnectJitter = 5 * time.Second
 	DefaultWriteTimeout    = 15 * time.Second
 )
+
+// minTimeout is the shortest Config.Timeout taken as meant.
+const minTimeout = time.Second
 
 // Config configures a Hub. The zero value is ready to use: every zero field
 // takes the default named in its comment. Durations documented as "negative
@@ -81,12 +85,26 @@ type Config struct {
 	// echo.ErrForbidden) refuses with that status; any other error, or a
 	// panic, is a 500.
 	OnConnect func(c echo.Context) error
+	// Identify, when set, tells who a request is: the user the
+	// application's auth middleware stored in the echo.Context (for
+	// echo-jwt, c.Get("user")). A session is bound to the identity of the
+	// request that opened it: resuming it, or changing its channels with
+	// POST, is refused (403 forbidden, nothing changed) for a request that
+	// identifies as someone else. Without Identify, sessions are bound to
+	// a random key the client holds instead (docs/SECURITY.md). It runs
+	// before OnConnect and the POST's checks; errors refuse as OnConnect's
+	// do. An empty identity is a valid one (anonymous users share it), so
+	// return an error for requests that must not be served.
+	Identify func(c echo.Context) (string, error)
 	// OnSubscribe, when set, runs for each channel a client asks to join
-	// through ?channels= or POST, with the request's echo.Context. nil
+	// through ?channels= or POST, and again for each channel a session
+	// holds when it resumes, with the request's echo.Context. nil
 	// accepts; an *echo.HTTPError with a 4xx code rejects that channel
 	// (the response lists it with the error's message as reason); any
 	// other error, or a panic, fails the whole request with 500 and
-	// changes nothing. Hub.Subscribe bypasses it.
+	// changes nothing. On resume, refused channels are dropped from the
+	// session and listed in the connected event. Hub.Subscribe bypasses
+	// it.
 	OnSubscribe func(clientID, channel string, c echo.Context) error
 
 	// Retry is the reconnection delay sent to browsers in the retry
@@ -163,6 +181,10 @@ func (c Config) Validate() error {
 		return bad("HeartbeatInterval", "is under 1ms")
 	case c.CleanupInterval > 0 && c.CleanupInterval < time.Millisecond:
 		return bad("CleanupInterval", "is under 1ms")
+	case c.Timeout > 0 && c.Timeout < minTimeout:
+		return bad("Timeout", "is under "+minTimeout.String()+": streams would end before they deliver")
+	case c.Retry > 0 && c.Retry < time.Millisecond:
+		return bad("Retry", "is under 1ms")
 	}
 	for i, p := range c.TrustOriginPatterns {
 		if p == nil {
@@ -170,8 +192,11 @@ func (c Config) Validate() error {
 		}
 	}
 	for i, o := range c.TrustOrigins {
-		if o == "" {
+		switch u, err := url.Parse(o); {
+		case o == "":
 			return bad("TrustOrigins["+strconv.Itoa(i)+"]", "is empty")
+		case err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil:
+			return bad("TrustOrigins["+strconv.Itoa(i)+"]", strconv.Quote(o)+" is not an origin: write scheme://host[:port], as https://app.example.com")
 		}
 	}
 	return nil

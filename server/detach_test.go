@@ -59,7 +59,7 @@ func TestStreamPathsOrderAndClose(t *testing.T) {
 
 func TestStreamPathsHeartbeatAndTimeout(t *testing.T) {
 	bothPaths(t, func(t *testing.T, detached bool) {
-		ts := newTestServer(t, server.Config{HeartbeatInterval: 20 * time.Millisecond, Timeout: 300 * time.Millisecond})
+		ts := newTestServer(t, server.Config{HeartbeatInterval: 20 * time.Millisecond, Timeout: time.Second})
 		c := ts.connect(t, nil)
 		eventually(t, func() bool { return server.IsDetached(ts.hub, c.id()) == detached }, "the stream's path")
 		require.Equal(t, shared.EventHeartbeat, c.nextAny().Name)
@@ -140,7 +140,7 @@ func TestStreamPathsServerReadTimeout(t *testing.T) {
 	srv := httptest.NewUnstartedServer(e)
 	srv.Config.ReadTimeout = 100 * time.Millisecond
 	srv.Start()
-	ts := &testServer{hub: hub, srv: srv, url: srv.URL + "/events"}
+	ts := &testServer{hub: hub, srv: srv, url: srv.URL + "/events", keys: make(map[string]string)}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 		defer cancel()
@@ -177,7 +177,7 @@ func TestStreamPathsHeadersAndWrappedWriter(t *testing.T) {
 			})
 			e.Any("/events", hub.Handler)
 			srv := httptest.NewServer(e)
-			ts := &testServer{hub: hub, srv: srv, url: srv.URL + "/events"}
+			ts := &testServer{hub: hub, srv: srv, url: srv.URL + "/events", keys: make(map[string]string)}
 			c := ts.connect(t, nil)
 			require.Equal(t, "yes", c.resp.Header.Get("X-Middleware"))
 			require.Equal(t, "yes", c.resp.Header.Get("X-Before"))

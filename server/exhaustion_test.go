@@ -289,7 +289,11 @@ func TestExhaustionSubscribeChurnMemory(t *testing.T) {
 			}
 			for _, action := range []string{shared.ActionSubscribe, shared.ActionUnsubscribe} {
 				body := `{"action":"` + action + `","clientId":"` + c.id() + `","channels":["` + strings.Join(chs, `","`) + `"]}`
-				resp, err := client.Post(ts.url, "application/json", strings.NewReader(body))
+				req, err := http.NewRequest(http.MethodPost, ts.url, strings.NewReader(body))
+				require.NoError(t, err)
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set(shared.HeaderSessionKey, c.connected.SessionKey)
+				resp, err := client.Do(req)
 				require.NoError(t, err)
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()

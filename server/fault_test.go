@@ -121,7 +121,7 @@ func faultyClient(ctx context.Context, endpoint string, chans []string, want int
 		}
 		return true
 	}
-	var id, last string
+	var id, key, last string
 	first := true
 	for !done() {
 		if ctx.Err() != nil {
@@ -136,6 +136,9 @@ func faultyClient(ctx context.Context, endpoint string, chans []string, want int
 		req, _ := http.NewRequestWithContext(sctx, http.MethodGet, endpoint+"?"+q.Encode(), nil)
 		if last != "" {
 			req.Header.Set("Last-Event-ID", last)
+		}
+		if key != "" {
+			req.Header.Set(shared.HeaderSessionKey, key)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -166,6 +169,9 @@ func faultyClient(ctx context.Context, endpoint string, chans []string, want int
 					return errors.New("session not resumed")
 				}
 				id = c.ClientID
+				if c.SessionKey != "" {
+					key = c.SessionKey
+				}
 				if first {
 					first = false
 					ready.Done()

@@ -121,18 +121,27 @@ func FuzzStreamQuery(f *testing.F) {
 		require.Equal(t, denied, rejected)
 		require.Equal(t, 1, ts.hub.ClientCount())
 
-		// The server ends the stream; nothing but a gap may precede the end.
+		// The server ends the session; nothing but a gap may precede
+		// the closed event that ends the stream.
 		require.NoError(t, ts.hub.Unsubscribe(conn.ClientID))
 		require.Zero(t, ts.hub.ClientCount())
+		closed := false
 		for {
 			ev, err := d.Next()
 			if err != nil {
 				break
 			}
+			require.False(t, closed, "nothing follows the closed event")
+			if ev.Name == shared.EventClosed {
+				closed = true
+				require.JSONEq(t, `{"reason":"ended"}`, string(ev.Data))
+				continue
+			}
 			require.Equal(t, shared.EventGap, ev.Name, "data %s", ev.Data)
 			var gap shared.Gap
 			require.NoError(t, json.Unmarshal(ev.Data, &gap))
 		}
+		require.True(t, closed, "the client is told its session ended")
 		require.NoError(t, wire.err())
 	})
 }

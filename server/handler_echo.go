@@ -11,6 +11,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -79,6 +80,10 @@ func (h *Hub) handleGet(c echo.Context) error {
 	if resumeID != "" && !validClientID(resumeID) {
 		return refuse(c, http.StatusBadRequest, shared.CodeBadRequest, "malformed clientId")
 	}
+	ident, err := h.identify(c)
+	if err != nil {
+		return h.refuseHook(c, "Identify", err)
+	}
 	if h.cfg.OnConnect != nil {
 		if err := callHook(func() error { return h.cfg.OnConnect(c) }); err != nil {
 			return h.refuseHook(c, "OnConnect", err)
@@ -100,9 +105,36 @@ func (h *Hub) handleGet(c echo.Context) error {
 	)
 	asked, placed := h.place(r.Context(), lastEventID)
 	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
-	req := openRequest{after: asked, unplaced: !placed, lastID: lastID, srv: srv}
+	req := openRequest{after: asked, unplaced: !placed, lastID: lastID, srv: srv, owner: ident}
 	var after uint64
+	if resumeID != "" && h.cfg.Identify == nil && presentedKey(r, resumeID) == "" {
+		// No key at all (a browser that sent no cookie): not a
+		// resumption, a new session. A wrong key is refused below.
+		resumeID = ""
+	}
 	if resumeID != "" {
+		// Only the session's owner resumes it, and with the rights it
+		// has now: each channel it holds is approved again.
+		key := presentedKey(r, resumeID)
+		if h.cfg.Identify == nil {
+			req.key = key
+		}
+		held, ok, lerr := h.sessionFor(r.Context(), resumeID, ident, key)
+		switch {
+		case errors.Is(lerr, errNotOwner):
+			return refuse(c, http.StatusForbidden, shared.CodeForbidden, "the session belongs to another client")
+		case lerr != nil:
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
+			return refuse(c, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be loaded now; retry")
+		case ok:
+			_, rejected, err = h.approve(c, resumeID, slices.DeleteFunc(held, func(ch string) bool { return ch == shared.DefaultChannel }))
+			if err != nil {
+				return h.refuseHook(c, "OnSubscribe", err)
+			}
+			for _, rj := range rejected {
+				req.drop = append(req.drop, rj.Channel)
+			}
+		}
 		req.resumeID = resumeID
 		st, resumed, set, after, err = h.openCluster(r.Context(), req)
 	}
@@ -116,7 +148,10 @@ func (h *Hub) handleGet(c echo.Context) error {
 		if err != nil {
 			return h.refuseHook(c, "OnSubscribe", err)
 		}
-		req.resumeID, req.newID, req.channels = "", newID, approved
+		req.resumeID, req.newID, req.channels, req.drop, req.key = "", newID, approved, nil, ""
+		if h.cfg.Identify == nil {
+			req.key = newSessionKey()
+		}
 		st, resumed, set, after, err = h.open(req)
 	}
 	switch {
@@ -144,7 +179,10 @@ func (h *Hub) handleGet(c echo.Context) error {
 	if h.cfg.HeartbeatInterval > 0 {
 		hb = h.cfg.HeartbeatInterval.Milliseconds()
 	}
-	data, _ := json.Marshal(shared.Connected{ClientID: st.sess.id, Channels: set, Rejected: rejected, Resumed: resumed, Heartbeat: hb})
+	if req.key != "" {
+		h.setKeyCookie(c.Response(), r, st.sess.id, req.key)
+	}
+	data, _ := json.Marshal(shared.Connected{ClientID: st.sess.id, Channels: set, Rejected: rejected, Resumed: resumed, Heartbeat: hb, SessionKey: req.key})
 	first := shared.AppendRetry(nil, h.cfg.Retry)
 	// The connected event's id is the stream's starting position: the
 	// replay point, or the hub's delivery position at attach. A client
@@ -305,14 +343,24 @@ func (h *Hub) handlePost(c echo.Context) error {
 	if h.isClosed() {
 		return refuse(c, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
 	}
-	if !h.hasSession(req.ClientID) {
+	ident, err := h.identify(c)
+	if err != nil {
+		return h.refuseHook(c, "Identify", err)
+	}
+	switch _, ok, err := h.sessionFor(r.Context(), req.ClientID, ident, presentedKey(r, req.ClientID)); {
+	case errors.Is(err, errNotOwner):
+		return refuse(c, http.StatusForbidden, shared.CodeForbidden, "the session belongs to another client")
+	case err != nil:
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
+		return refuse(c, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be checked now; retry")
+	case !ok:
 		return refuse(c, http.StatusNotFound, shared.CodeUnknownClient, "no such client")
 	}
 
 	resp := shared.SubscribeResponse{ClientID: req.ClientID, Action: req.Action, Accepted: []string{}, Rejected: []shared.Rejection{}}
 	var set []string
 	if req.Action == shared.ActionUnsubscribe {
-		set, err = h.unsubscribe(req.ClientID, req.Channels)
+		set, err = h.unsubscribe(req.ClientID, req.Channels, false)
 		resp.Accepted = req.Channels
 	} else {
 		var ok []string
@@ -326,7 +374,7 @@ func (h *Hub) handlePost(c echo.Context) error {
 		if ok != nil {
 			resp.Accepted = ok
 		}
-		set, err = h.subscribe(req.ClientID, ok)
+		set, err = h.subscribe(req.ClientID, ok, false)
 	}
 	switch {
 	case errors.Is(err, ErrUnknownClient):

@@ -11,7 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +35,39 @@ type testServer struct {
 	hub *server.Hub
 	srv *httptest.Server
 	url string // the events endpoint
+
+	// keys are the session keys the streams opened here were given, by
+	// client id: requests that name a session send its key, as the
+	// session's owner would.
+	mu   sync.Mutex
+	keys map[string]string
+}
+
+// withKey returns header, with the key of the session id added unless the
+// header already carries one.
+func (ts *testServer) withKey(id string, header http.Header) http.Header {
+	ts.mu.Lock()
+	key := ts.keys[id]
+	ts.mu.Unlock()
+	if id == "" || key == "" || header.Get(shared.HeaderSessionKey) != "" {
+		return header
+	}
+	h := header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set(shared.HeaderSessionKey, key)
+	return h
+}
+
+// remember records the key of a session a stream was given.
+func (ts *testServer) remember(c shared.Connected) {
+	if c.SessionKey == "" {
+		return
+	}
+	ts.mu.Lock()
+	ts.keys[c.ClientID] = c.SessionKey
+	ts.mu.Unlock()
 }
 
 func newTestServer(t testing.TB, cfg server.Config) *testServer {
@@ -50,7 +83,7 @@ func newTestServer(t testing.TB, cfg server.Config) *testServer {
 		_ = hub.Close(ctx)
 		srv.Close()
 	})
-	return &testServer{hub: hub, srv: srv, url: srv.URL + "/events"}
+	return &testServer{hub: hub, srv: srv, url: srv.URL + "/events", keys: make(map[string]string)}
 }
 
 // sseClient reads one stream with the protocol's own decoder.
@@ -74,7 +107,7 @@ func (ts *testServer) dial(t testing.TB, query url.Values, header http.Header) (
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	require.NoError(t, err)
-	for k, v := range header {
+	for k, v := range ts.withKey(query.Get(shared.QueryClientID), header) {
 		req.Header[k] = v
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -100,9 +133,10 @@ func (ts *testServer) connectVia(t testing.TB, query url.Values, wrap func(io.Re
 	if len(header) > 0 {
 		h = header[0]
 	}
-	s := ssetest.Open(t, u, h, wrap)
+	s := ssetest.Open(t, u, ts.withKey(query.Get(shared.QueryClientID), h), wrap)
 	c := &sseClient{Stream: s, t: t, events: s.Events, resp: s.Resp}
 	c.connected, c.position = s.Connected(t)
+	ts.remember(c.connected)
 	return c
 }
 
@@ -114,13 +148,17 @@ func (c *sseClient) close() { c.Close() }
 // next returns the next event other than a heartbeat.
 func (c *sseClient) next() shared.Event {
 	c.t.Helper()
-	return c.Next(c.t, nil)
+	return c.Next(c.t, isChannels)
 }
+
+// isChannels tells the channels events that Hub.Subscribe and
+// Hub.Unsubscribe send, which next skips like heartbeats.
+func isChannels(ev shared.Event) bool { return ev.Name == shared.EventChannels }
 
 // nextT is next failing t, for a client shared by subtests.
 func (c *sseClient) nextT(t testing.TB) shared.Event {
 	t.Helper()
-	return c.Next(t, nil)
+	return c.Next(t, isChannels)
 }
 
 // nextAny returns the next event, heartbeats included.
@@ -168,17 +206,25 @@ func (c *sseClient) expectNext(channel string, payload string) {
 func (ts *testServer) post(t testing.TB, body any, header ...http.Header) (int, []byte) {
 	t.Helper()
 	var rd io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case string:
-		rd = strings.NewReader(b)
+		raw = []byte(b)
 	case []byte:
-		rd = bytes.NewReader(b)
+		raw = b
 	case io.Reader:
 		rd = b
 	default:
-		raw, err := json.Marshal(b)
+		var err error
+		raw, err = json.Marshal(b)
 		require.NoError(t, err)
+	}
+	var named struct {
+		ClientID string `json:"clientId"`
+	}
+	if rd == nil {
 		rd = bytes.NewReader(raw)
+		_ = json.Unmarshal(raw, &named)
 	}
 	req, err := http.NewRequest(http.MethodPost, ts.url, rd)
 	require.NoError(t, err)
@@ -187,6 +233,9 @@ func (ts *testServer) post(t testing.TB, body any, header ...http.Header) (int, 
 		for k, v := range h {
 			req.Header[k] = v
 		}
+	}
+	if k := ts.withKey(named.ClientID, req.Header).Get(shared.HeaderSessionKey); k != "" {
+		req.Header.Set(shared.HeaderSessionKey, k)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)

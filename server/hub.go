@@ -63,6 +63,11 @@ type session struct {
 	expGen   uint64      // tells a stale expiry callback from the current one
 	gone     bool        // forgotten: no longer in Hub.clients
 
+	// owner and keyHash bind the session to whoever opened it (owner.go).
+	// Set once, when the session is made.
+	owner   string
+	keyHash []byte
+
 	// cursor is the id up to which the session has been served: the
 	// last event written to its stream, or the hub's delivery position
 	// when the stream was attached. A resumption without Last-Event-ID
@@ -322,12 +327,13 @@ func (h *Hub) Subscribe(clientID string, channels ...string) error {
 			return err
 		}
 	}
-	_, err := h.subscribe(clientID, channels)
+	_, err := h.subscribe(clientID, channels, true)
 	return err
 }
 
-// subscribe applies a subscription and returns the resulting set.
-func (h *Hub) subscribe(clientID string, channels []string) ([]string, error) {
+// subscribe applies a subscription and returns the resulting set. notify
+// tells the client of its new set (a change it did not ask for itself).
+func (h *Hub) subscribe(clientID string, channels []string, notify bool) ([]string, error) {
 	if h.cluster != nil {
 		return h.clusterUpdate(CommandSubscribe, clientID, channels)
 	}
@@ -352,18 +358,33 @@ func (h *Hub) subscribe(clientID string, channels []string) ([]string, error) {
 	for _, ch := range channels {
 		h.joinLocked(s, ch)
 	}
-	return s.channelList(), nil
+	list := s.channelList()
+	if notify {
+		h.notifyChannelsLocked(s, list)
+	}
+	return list, nil
+}
+
+// notifyChannelsLocked tells s's client its channel set changed, so that
+// its own list stays true (and its next reconnect asks for the same).
+func (h *Hub) notifyChannelsLocked(s *session, list []string) {
+	if s.stream == nil {
+		return
+	}
+	data, _ := json.Marshal(shared.Channels{Channels: list})
+	b, _ := shared.AppendEvent(nil, &shared.Event{Name: shared.EventChannels, Data: data})
+	s.stream.enqueue(&frame{b: b})
 }
 
 // Unsubscribe removes channels from a client's set. With no channels it
 // disconnects the client and forgets its session (it cannot resume).
 // Unsubscribing a channel not held is not an error.
 func (h *Hub) Unsubscribe(clientID string, channels ...string) error {
-	_, err := h.unsubscribe(clientID, channels)
+	_, err := h.unsubscribe(clientID, channels, true)
 	return err
 }
 
-func (h *Hub) unsubscribe(clientID string, channels []string) ([]string, error) {
+func (h *Hub) unsubscribe(clientID string, channels []string, notify bool) ([]string, error) {
 	if h.cluster != nil {
 		return h.clusterUpdate(CommandUnsubscribe, clientID, channels)
 	}
@@ -387,6 +408,9 @@ func (h *Hub) unsubscribe(clientID string, channels []string) ([]string, error) 
 		h.leaveLocked(s, ch)
 	}
 	list := s.channelList()
+	if notify {
+		h.notifyChannelsLocked(s, list)
+	}
 	h.mu.Unlock()
 	return list, nil
 }
@@ -513,13 +537,6 @@ func (s *session) channelList() []string {
 	return out
 }
 
-// hasSession reports whether id names a session (attached or waiting), on
-// any hub of a cluster. When the cluster cannot tell, it says yes and lets
-// the change that follows report the error.
-func (h *Hub) hasSession(id string) bool {
-	ok, err := h.knows(context.Background(), id)
-	return ok || err != nil
-}
 
 // openRequest is what a GET asks for, after validation and hooks.
 type openRequest struct {
@@ -530,6 +547,9 @@ type openRequest struct {
 	unplaced bool     // the client sent a last event id the hub cannot place
 	lastID   string   // the last event id the client sent, for a gap event
 	srv      *http.Server
+	owner    string   // the identity of a new session's request
+	key      string   // the key of a new anonymous session
+	drop     []string // channels a resumed session may no longer hold
 }
 
 // errNoResume means the session to resume is gone; the caller runs the
@@ -570,7 +590,10 @@ func (h *Hub) open(req openRequest) (st *stream, resumed bool, set []string, aft
 		if id == "" {
 			id = uuid.NewString()
 		}
-		s = &session{id: id, channels: make(map[string]struct{})}
+		s = &session{id: id, channels: make(map[string]struct{}), owner: req.owner}
+		if req.key != "" {
+			s.keyHash = hashKey(req.key)
+		}
 		h.clients[s.id] = s
 		if !h.cfg.DisableDefaultChannel {
 			h.joinLocked(s, shared.DefaultChannel)
@@ -578,13 +601,18 @@ func (h *Hub) open(req openRequest) (st *stream, resumed bool, set []string, aft
 		for _, ch := range req.channels {
 			h.joinLocked(s, ch)
 		}
-	} else if old := s.stream; old != nil {
-		old.kick(reasonTakenOver)
-		h.detachLocked(old)
-	} else if s.expiry != nil {
-		s.expiry.Stop()
-		s.expiry = nil
-		h.waiting--
+	} else {
+		if old := s.stream; old != nil {
+			old.kick(reasonTakenOver)
+			h.detachLocked(old)
+		} else if s.expiry != nil {
+			s.expiry.Stop()
+			s.expiry = nil
+			h.waiting--
+		}
+		for _, ch := range req.drop {
+			h.leaveLocked(s, ch)
+		}
 	}
 	// Everything up to the delivery position went out before this stream
 	// existed; everything after it reaches the stream live or by replay.
@@ -666,7 +694,7 @@ func (h *Hub) heartbeatLoop(every time.Duration) {
 			return
 		case now := <-t.C:
 			b := strconv.AppendInt([]byte("event: heartbeat\ndata: "), now.UnixMilli(), 10)
-			h.enqueueAll(&frame{b: append(b, '\n', '\n')})
+			h.enqueueAll(&frame{b: append(b, '\n', '\n'), lossy: true})
 		}
 	}
 }

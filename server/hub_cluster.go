@@ -117,7 +117,7 @@ func (h *Hub) openCluster(ctx context.Context, req openRequest) (st *stream, res
 	h.mu.Lock()
 	s := h.clients[req.resumeID]
 	if s == nil && !h.closed {
-		s = &session{id: req.resumeID, channels: make(map[string]struct{}, len(rec.Channels))}
+		s = &session{id: req.resumeID, channels: make(map[string]struct{}, len(rec.Channels)), owner: rec.Owner, keyHash: rec.KeyHash}
 		atomic.StoreUint64(&s.cursor, rec.Cursor)
 		h.clients[s.id] = s
 		for _, ch := range rec.Channels {
@@ -149,7 +149,7 @@ func (h *Hub) clusterOpened(ctx context.Context, st *stream, resumed bool, set [
 	if resumed {
 		err = h.cluster.AttachSession(ctx, st.sess.id)
 	} else {
-		err = h.cluster.SaveSession(ctx, st.sess.id, SessionRecord{Channels: set}, 0)
+		err = h.cluster.SaveSession(ctx, st.sess.id, SessionRecord{Channels: set, Owner: st.sess.owner, KeyHash: st.sess.keyHash}, 0)
 	}
 	if err != nil {
 		h.log.Warn("ssevent: storing a session in the cluster", "client", st.sess.id, "err", err)
@@ -166,7 +166,7 @@ func (h *Hub) clusterClosed(st *stream, forgotten bool) {
 	s := st.sess
 	h.mu.RLock()
 	moved := s.stream != nil || (s.gone && !forgotten)
-	rec := SessionRecord{Channels: s.channelList(), Cursor: atomic.LoadUint64(&s.cursor)}
+	rec := SessionRecord{Channels: s.channelList(), Cursor: atomic.LoadUint64(&s.cursor), Owner: s.owner, KeyHash: s.keyHash}
 	h.mu.RUnlock()
 	if moved {
 		return
@@ -204,6 +204,7 @@ func (h *Hub) apply(c Command) {
 				h.leaveLocked(s, ch)
 			}
 		}
+		h.notifyChannelsLocked(s, s.channelList())
 	case CommandEnd:
 		if s := h.clients[c.Client]; s != nil {
 			h.endSessionLocked(s)

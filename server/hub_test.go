@@ -275,7 +275,7 @@ func TestHeartbeat(t *testing.T) {
 }
 
 func TestTimeoutEndsStream(t *testing.T) {
-	ts := newTestServer(t, server.Config{Timeout: 50 * time.Millisecond})
+	ts := newTestServer(t, server.Config{Timeout: time.Second})
 	c := ts.connect(t, nil)
 	c.ended()
 	eventually(t, func() bool { return ts.hub.ClientCount() == 0 }, "the stream to be dropped")

@@ -98,6 +98,7 @@ func TestPostRefusals(t *testing.T) {
 			}
 			req, err := http.NewRequest(http.MethodPost, ts.url, strings.NewReader(tt.body))
 			require.NoError(t, err)
+			req.Header = ts.withKey(id, req.Header)
 			switch tt.ctype {
 			case "":
 				req.Header.Set("Content-Type", "application/json; charset=utf-8")

@@ -91,7 +91,7 @@ func newSecServerWith(t testing.TB, cfg server.Config, to serverTimeouts) *secSe
 		_ = hub.Close(ctx)
 		srv.Close()
 	})
-	s.testServer = &testServer{hub: hub, srv: srv, url: srv.URL + "/events"}
+	s.testServer = &testServer{hub: hub, srv: srv, url: srv.URL + "/events", keys: make(map[string]string)}
 	s.addr = srv.Listener.Addr().String()
 	return s
 }
@@ -167,7 +167,7 @@ func (w *wireCheck) feed(b byte) {
 
 var serverEvents = map[string]bool{
 	shared.EventConnected: true, shared.EventHeartbeat: true, shared.EventGap: true, shared.EventMessage: true,
-	shared.EventReconnect: true,
+	shared.EventReconnect: true, shared.EventChannels: true, shared.EventClosed: true,
 }
 
 func (w *wireCheck) checkLine(l string) {

@@ -109,7 +109,7 @@ func (h *Hub) serverDown(srv *http.Server, w *shutdownWatch) {
 const probeInterval = 5 * time.Second
 
 // probeFrame is a comment line: clients ignore it.
-var probeFrame = &frame{b: []byte(":\n")}
+var probeFrame = &frame{b: []byte(":\n"), lossy: true}
 
 // probeLoop writes a probe to every standard-path HTTP/1.x stream that
 // wrote nothing for a whole interval. Of two probes to a client that has

@@ -19,6 +19,9 @@ import (
 type frame struct {
 	id uint64 // 0 for events without an id (heartbeat, gap, probe)
 	b  []byte
+	// lossy frames (heartbeats, probes) keep a stream alive: one that
+	// is replaying, and so busy, does without them.
+	lossy bool
 }
 
 // reason says why a stream ended.
@@ -54,7 +57,7 @@ func (r reason) notable() bool {
 // drains reports whether a stream that ended this way writes what is
 // queued first: the server chose to end it, and the client is reading.
 func (r reason) drains() bool {
-	return r == reasonClosed || r == reasonTimeout || r == reasonShutdown
+	return r == reasonClosed || r == reasonTimeout || r == reasonShutdown || r == reasonEnded
 }
 
 // interrupts reports whether a write blocked when the stream ends this way
@@ -140,9 +143,9 @@ func (st *stream) enqueue(f *frame) {
 		return
 	case st.replaying:
 		switch {
-		case f.id == 0:
-			// Heartbeats and probes: the replay keeps the stream busy.
-		case st.heldLost:
+		case f.lossy:
+			// The replay keeps the stream busy.
+		case st.heldLost && f.id != 0:
 		case len(st.held) >= cfg.QueueSize || st.heldBytes+len(f.b) > cfg.QueueMaxBytes:
 			// The history holds these frames: the replayer reads them
 			// from there instead.
@@ -283,6 +286,11 @@ func (st *stream) stalled(now time.Time, d time.Duration) bool {
 // reconnect event with a jittered delay when the server shuts down, so
 // that its clients do not all come back at once.
 func (st *stream) finalFrame() []byte {
+	if st.reason == reasonEnded {
+		data, _ := json.Marshal(shared.Closed{Reason: shared.ReasonEnded})
+		b, _ := shared.AppendEvent(nil, &shared.Event{Name: shared.EventClosed, Data: data})
+		return b
+	}
 	if st.reason != reasonClosed && st.reason != reasonShutdown {
 		return nil
 	}
