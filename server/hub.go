@@ -537,7 +537,6 @@ func (s *session) channelList() []string {
 	return out
 }
 
-
 // openRequest is what a GET asks for, after validation and hooks.
 type openRequest struct {
 	resumeID string   // session to resume; "" for a new one
