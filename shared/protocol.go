@@ -286,7 +286,8 @@ var reservedEvents = map[string]bool{
 // ValidEventName reports whether name can be used as a custom event name:
 // 1 to MaxEventNameLen bytes of valid UTF-8 with no control characters, and
 // not one of the names the protocol or the browser client reserve
-// (connected, heartbeat, gap, open, error, reconnecting). "message" is
+// (connected, heartbeat, gap, reconnect, closed, channels, open, error,
+// reconnecting). "message" is
 // allowed. The error wraps ErrInvalidEventName.
 func ValidEventName(name string) error {
 	switch {
