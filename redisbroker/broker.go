@@ -471,7 +471,8 @@ func (b *Broker) SaveSession(ctx context.Context, id string, rec server.SessionR
 	// A record another hub owns (it took the stream over) is left as it
 	// is: this save comes too late.
 	err := saveScript.Run(ctx, b.rdb, []string{b.recordKey(id)}, b.node,
-		strings.Join(rec.Channels, "\n"), strconv.FormatUint(rec.Cursor, 10), ttl.Milliseconds()).Err()
+		strings.Join(rec.Channels, "\n"), strconv.FormatUint(rec.Cursor, 10), ttl.Milliseconds(),
+		rec.Owner, rec.KeyHash).Err()
 	return unavailable(err)
 }
 
@@ -491,6 +492,10 @@ func (b *Broker) LoadSession(ctx context.Context, id string) (server.SessionReco
 		rec.Channels = strings.Split(c, "\n")
 	}
 	rec.Cursor, _ = strconv.ParseUint(v["l"], 10, 64)
+	rec.Owner = v["u"]
+	if k := v["k"]; k != "" {
+		rec.KeyHash = []byte(k)
+	}
 	return rec, true, nil
 }
 

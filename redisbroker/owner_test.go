@@ -50,3 +50,26 @@ func TestLateSaveDoesNotOverwriteNewOwner(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 9, rec.Cursor)
 }
+
+// The identity a session is bound to, and its key's hash (binary), come
+// back as they were saved, so that another hub checks a resumption or a
+// POST against them.
+func TestSessionRecordKeepsOwnerAndKey(t *testing.T) {
+	b, err := redisbroker.FromURL(redisURL(t), redisbroker.Options{Prefix: testPrefix(t)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	hash := []byte{0, 1, 2, 0xff, '\n', 0}
+	for _, rec := range []server.SessionRecord{
+		{Channels: []string{"default"}, Owner: "alice"},
+		{Channels: []string{"default", "news"}, Cursor: 7, KeyHash: hash},
+	} {
+		id := uuid.NewString()
+		require.NoError(t, b.SaveSession(ctx, id, rec, time.Minute))
+		got, ok, err := b.LoadSession(ctx, id)
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.Equal(t, rec, got)
+	}
+}

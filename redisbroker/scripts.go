@@ -209,12 +209,13 @@ return sid
 // saveScript stores a session record on behalf of a hub, unless another
 // hub owns it: a hub that lost the session's stream to another may save
 // late, and must not overwrite what the new owner changed since.
-// KEYS[1] is the record. ARGV: hub, channels, cursor, expiry (ms).
-// Returns 1 when saved, 0 when another hub owns the record.
+// KEYS[1] is the record. ARGV: hub, channels, cursor, expiry (ms), the
+// identity the session is bound to, the hash of its key. Returns 1 when
+// saved, 0 when another hub owns the record.
 var saveScript = redis.NewScript(`
 local o = redis.call('HGET', KEYS[1], 'o')
 if o and o ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'o', ARGV[1], 'c', ARGV[2], 'l', ARGV[3])
+redis.call('HSET', KEYS[1], 'o', ARGV[1], 'c', ARGV[2], 'l', ARGV[3], 'u', ARGV[5], 'k', ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1
 `)
