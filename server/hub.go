@@ -625,6 +625,7 @@ func (h *Hub) open(req openRequest) (st *stream, resumed bool, set []string, aft
 	switch {
 	case after > 0:
 		st.replaying, st.lastID, st.start = true, after, after
+		st.room = make(chan struct{}, 1)
 	case req.unplaced:
 		st.lastID, st.start = pos, pos
 		st.pushLocked(gapFrame(req.lastID, s.channelList()))

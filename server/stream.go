@@ -97,7 +97,7 @@ type stream struct {
 	held      []*frame
 	heldBytes int
 	heldLost  bool
-	room      chan struct{} // capacity 1: the writer took frames; the replayer may read on
+	room      chan struct{} // capacity 1: the writer took frames; the replayer may read on. Made for a replay only.
 
 	wake     chan struct{} // capacity 1: "the queue is not empty"
 	done     chan struct{} // closed by kick
@@ -127,7 +127,7 @@ type stream struct {
 }
 
 func newStream(h *Hub, s *session) *stream {
-	st := &stream{hub: h, sess: s, wake: make(chan struct{}, 1), done: make(chan struct{}), room: make(chan struct{}, 1)}
+	st := &stream{hub: h, sess: s, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	st.progress.Store(time.Now().UnixNano())
 	return st
 }
