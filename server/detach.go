@@ -342,6 +342,9 @@ func (st *stream) write(dc *detachedConn, b []byte, block bool) (int, error) {
 func (st *stream) writeBlocking(dc *detachedConn, b []byte) error {
 	d := st.hub.cfg.WriteTimeout
 	for len(b) > 0 {
+		if st.cut() {
+			return errCut
+		}
 		if d > 0 {
 			_ = dc.conn.SetWriteDeadline(time.Now().Add(d))
 		}
@@ -351,7 +354,7 @@ func (st *stream) writeBlocking(dc *detachedConn, b []byte) error {
 			continue
 		}
 		var ne net.Error
-		if n > 0 && errors.As(err, &ne) && ne.Timeout() && !(st.isDone() && st.reason.interrupts()) {
+		if n > 0 && errors.As(err, &ne) && ne.Timeout() {
 			continue // progress was made: a new deadline
 		}
 		return err

@@ -629,6 +629,7 @@ func (h *Hub) open(req openRequest) (st *stream, resumed bool, set []string, aft
 	case req.unplaced:
 		st.lastID, st.start = pos, pos
 		st.pushLocked(gapFrame(req.lastID, s.channelList()))
+		st.wake <- struct{}{} // the standard path's writer writes it after connected
 	}
 	s.stream = st
 	h.attached[st] = struct{}{}

@@ -138,7 +138,11 @@ func (st *stream) enqueue(f *frame) {
 	cfg := &st.hub.cfg
 	st.mu.Lock()
 	switch {
-	case f.id != 0 && f.id <= st.lastID:
+	case f.id != 0 && f.id <= st.lastID || st.isDone():
+		// A duplicate, or a stream that is ending: what it has queued
+		// goes out (or not), and its client gets the rest by replay.
+		// Queuing more could leave a hole: a frame refused for the
+		// bounds, then a later one let in once the writer made room.
 		st.mu.Unlock()
 		return
 	case st.replaying:
@@ -245,6 +249,10 @@ func (st *stream) wrote(last uint64) {
 	st.progress.Store(time.Now().UnixNano())
 }
 
+// cut reports whether the stream was kicked for a reason that stops its
+// writes at once.
+func (st *stream) cut() bool { return st.isDone() && st.reason.interrupts() }
+
 // kick ends the stream for r. The first reason wins. A stream being cut
 // for misbehaving gets its write deadline moved to now, so that a write
 // blocked on a client that does not read returns at once.
@@ -322,6 +330,9 @@ func (st *stream) flush(w http.ResponseWriter, rc *http.ResponseController) erro
 	}()
 	wrote := false
 	for {
+		if st.cut() {
+			return errCut
+		}
 		fs, _ := st.take((*fp)[:0])
 		*fp = fs
 		if len(fs) == 0 {
@@ -358,9 +369,16 @@ func (st *stream) flush(w http.ResponseWriter, rc *http.ResponseController) erro
 	return nil
 }
 
+// errCut is a write not made because the stream was cut meanwhile.
+var errCut = errors.New("ssevent: stream cut")
+
 // writeStd writes b through the standard path's writer under a fresh
-// write deadline.
+// write deadline, unless the stream was cut: a fresh deadline would undo
+// the one kick set to stop the writes.
 func (st *stream) writeStd(w http.ResponseWriter, b []byte) error {
+	if st.cut() {
+		return errCut
+	}
 	if d := st.hub.cfg.WriteTimeout; d > 0 {
 		if dl := st.deadline.Load(); dl != nil {
 			_ = dl.SetWriteDeadline(time.Now().Add(d))
