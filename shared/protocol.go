@@ -147,7 +147,9 @@ type Connected struct {
 	ClientID string `json:"clientId"`
 	// Channels is the client's channel set after connecting.
 	Channels []string `json:"channels"`
-	// Rejected lists channels asked for with ?channels= that were refused.
+	// Rejected lists channels asked for with ?channels= that were refused,
+	// and on a resume the channels the session held that OnSubscribe now
+	// refuses (they were dropped).
 	Rejected []Rejection `json:"rejected,omitempty"`
 	// Resumed is true when an earlier session was resumed: same id, same
 	// channels, and missed events replayed.
