@@ -170,8 +170,15 @@ func (st *stream) enqueue(f *frame) {
 	st.signalLocked()
 }
 
-// pushLocked appends f to the queue.
+// pushLocked appends f to the queue. A full queue whose front was written
+// slides its unwritten frames down first, so that a stream whose writer
+// never quite empties it does not keep growing the array.
 func (st *stream) pushLocked(f *frame) {
+	if len(st.queue) == cap(st.queue) && st.head > 0 {
+		n := copy(st.queue, st.queue[st.head:])
+		clear(st.queue[n:])
+		st.queue, st.head = st.queue[:n], 0
+	}
 	st.queue = append(st.queue, f)
 	st.queued += len(f.b)
 	if f.id != 0 {
