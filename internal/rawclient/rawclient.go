@@ -249,7 +249,8 @@ func (er *EventReader) Next() (Event, error) {
 	}
 }
 
-// Stream is a GET whose answer is an event stream.
+// Stream is a GET whose answer is an event stream. A read deadline that
+// passes ends it for good: the chunked reader keeps the timeout error.
 type Stream struct {
 	*Conn
 	Resp   *Response
