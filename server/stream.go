@@ -424,11 +424,15 @@ func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWri
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Accel-Buffering", "no")
+	if detachable(r, w) {
+		// The hub closes a detached stream's connection when the stream
+		// ends, even after a clean end of the body: say so, so that no
+		// client sends its next request on it.
+		hdr.Set("Connection", "close")
+		return st.detach(w, first)
+	}
 	if r.ProtoMajor == 1 {
 		hdr.Set("Connection", "keep-alive")
-	}
-	if detachable(r, w) {
-		return st.detach(w, first)
 	}
 	rc := http.NewResponseController(w)
 	dl := deadlineController(w)
