@@ -101,6 +101,7 @@ type stream struct {
 
 	wake     chan struct{} // capacity 1: "the queue is not empty"
 	done     chan struct{} // closed by kick
+	kicked   atomic.Bool   // set by kick, before done is closed
 	kickOnce sync.Once
 	reason   reason
 	// deadline sets write deadlines on the standard path's connection;
@@ -266,6 +267,7 @@ func (st *stream) cut() bool { return st.isDone() && st.reason.interrupts() }
 func (st *stream) kick(r reason) {
 	st.kickOnce.Do(func() {
 		st.reason = r
+		st.kicked.Store(true)
 		close(st.done)
 		if r.interrupts() {
 			if c := st.conn.Load(); c != nil {
@@ -279,14 +281,10 @@ func (st *stream) kick(r reason) {
 	})
 }
 
-func (st *stream) isDone() bool {
-	select {
-	case <-st.done:
-		return true
-	default:
-		return false
-	}
-}
+// isDone reports whether the stream was kicked. It reads a flag in the
+// stream itself rather than polling done: enqueue asks for every frame,
+// and a channel of its own per stream costs a cache miss each time.
+func (st *stream) isDone() bool { return st.kicked.Load() }
 
 // stalled reports whether the stream has had work pending without
 // finishing a write for longer than d.
