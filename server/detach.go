@@ -112,7 +112,7 @@ func (st *stream) detach(w http.ResponseWriter, first []byte) bool {
 	go st.watch(dc)
 	st.mu.Lock()
 	st.detached = true
-	pending := st.head < len(st.queue) || st.isDone()
+	pending := len(st.queue) > 0 || st.isDone()
 	if pending {
 		st.scheduled = true
 	}
@@ -192,9 +192,7 @@ func (p *writerPool) wait() {
 
 func (p *writerPool) run() {
 	bp := batchPool.Get().(*[]byte)
-	fp := framesPool.Get().(*[]*frame)
 	defer batchPool.Put(bp)
-	defer framesPool.Put(fp)
 	for {
 		p.mu.Lock()
 		if p.head == len(p.ready) {
@@ -220,7 +218,7 @@ func (p *writerPool) run() {
 			p.ready, p.head = p.ready[:n], 0
 		}
 		p.mu.Unlock()
-		st.drain(bp, fp, false)
+		st.drain(bp, false)
 	}
 }
 
@@ -233,15 +231,14 @@ var errWouldBlock = errors.New("would block")
 // drain writes what is queued to a detached stream, which the caller owns
 // (st.scheduled). A pool writer (block false) gives the stream to a
 // goroutine of its own at the first write that would block, keeping the
-// unwritten end of that batch in st.pending; that goroutine (block true)
-// writes under the write deadline. Either releases the stream when its
-// queue is empty, or ends it once it is done.
-func (st *stream) drain(bp *[]byte, fp *[]*frame, block bool) {
+// unwritten end of that batch in st.pending and the frames after it in
+// st.rest; that goroutine (block true) writes under the write deadline.
+// Either releases the stream when its queue is empty, or ends it once it
+// is done.
+func (st *stream) drain(bp *[]byte, block bool) {
 	if bp == nil {
 		bp = batchPool.Get().(*[]byte)
-		fp = framesPool.Get().(*[]*frame)
 		defer batchPool.Put(bp)
-		defer framesPool.Put(fp)
 	}
 	dc := st.conn.Load()
 	for {
@@ -250,73 +247,88 @@ func (st *stream) drain(bp *[]byte, fp *[]*frame, block bool) {
 			st.pending = st.pending[n:]
 			switch {
 			case errors.Is(err, errWouldBlock):
-				go st.drain(nil, nil, true)
+				go st.drain(nil, true)
 				return
 			case err != nil:
 				st.kick(reasonWrite)
-				st.pending = nil
 			default:
-				st.pending = nil
 				st.wrote(st.pendingLast)
 			}
+			st.pending = nil
+			st.sent(st.pendingBytes)
 		}
 		if st.isDone() {
 			if block {
-				st.end(dc, bp, fp)
+				st.end(dc, bp)
 			} else {
-				go st.end(dc, nil, nil)
+				go st.end(dc, nil)
 			}
 			return
 		}
-		fs, _ := st.take((*fp)[:0])
-		*fp = fs
-		if len(fs) == 0 {
-			st.mu.Lock()
-			if st.head < len(st.queue) || st.isDone() {
+		q, own := st.rest, false
+		st.rest = nil
+		if q == nil {
+			if q = st.take(); len(q) == 0 {
+				st.mu.Lock()
+				if len(st.queue) > 0 || st.isDone() {
+					st.mu.Unlock()
+					continue // queued or kicked meanwhile
+				}
+				st.scheduled, st.writing = false, false
 				st.mu.Unlock()
-				continue // queued or kicked meanwhile
+				return
 			}
-			st.scheduled, st.writing = false, false
-			st.mu.Unlock()
+			own = true
+		}
+		if !st.writeQueue(dc, q, bp, block) {
+			go st.drain(nil, true)
 			return
 		}
-		buf, last := frameChunk((*bp)[:0], fs)
-		*bp = buf[:0]
-		clear(fs)
-		n, err := st.write(dc, buf, block)
-		switch {
-		case errors.Is(err, errWouldBlock):
-			// Keep the unwritten end of this batch only: the rest of
-			// the queue stays shared.
-			st.pending = append(st.pending[:0], buf[n:]...)
-			st.pendingLast = last
-			go st.drain(nil, nil, true)
-			return
-		case err != nil:
-			st.kick(reasonWrite)
-		default:
-			st.wrote(last)
+		if own {
+			st.recycle(q)
 		}
 	}
 }
 
-// frameChunk writes fs into buf as one chunk and returns it with the last
-// id among them.
-func frameChunk(buf []byte, fs []*frame) ([]byte, uint64) {
+// writeQueue writes q in batches, a chunk and a write each. When a write
+// would block (block false), it keeps the unwritten end of that batch in
+// st.pending, the frames after it in st.rest, and reports false.
+func (st *stream) writeQueue(dc *detachedConn, q []*frame, bp *[]byte, block bool) bool {
+	for i := 0; i < len(q); {
+		j, n := batchEnd(q, i)
+		buf := frameChunk((*bp)[:0], q[i:j])
+		*bp = buf[:0]
+		w, err := st.write(dc, buf, block)
+		switch {
+		case errors.Is(err, errWouldBlock):
+			st.pending = append(st.pending[:0], buf[w:]...)
+			st.pendingLast, st.pendingBytes = lastIDOf(q[i:j]), n
+			st.rest = q[j:]
+			return false
+		case err != nil:
+			st.kick(reasonWrite)
+			st.sent(n)
+			return true
+		}
+		st.sent(n)
+		st.wrote(lastIDOf(q[i:j]))
+		i = j
+	}
+	return true
+}
+
+// frameChunk writes fs into buf as one chunk of the body.
+func frameChunk(buf []byte, fs []*frame) []byte {
 	buf = append(buf, make([]byte, chunkHead)...)
-	var last uint64
 	for _, f := range fs {
 		buf = append(buf, f.b...)
-		if f.id != 0 {
-			last = f.id
-		}
 	}
 	var hex [16]byte
 	h := strconv.AppendUint(hex[:0], uint64(len(buf)-chunkHead), 16)
 	h = append(h, '\r', '\n')
 	off := chunkHead - len(h)
 	copy(buf[off:], h)
-	return append(buf[off:], '\r', '\n'), last
+	return append(buf[off:], '\r', '\n')
 }
 
 // write writes b to the connection: what the socket takes at once when
@@ -365,14 +377,12 @@ func (st *stream) writeBlocking(dc *detachedConn, b []byte) error {
 // end finishes a detached stream that was kicked: when the server chose to
 // end it, what is queued goes out, then the final event and the end of the
 // body; then the connection closes and the hub forgets the stream.
-func (st *stream) end(dc *detachedConn, bp *[]byte, fp *[]*frame) {
+func (st *stream) end(dc *detachedConn, bp *[]byte) {
 	if bp == nil {
 		bp = batchPool.Get().(*[]byte)
-		fp = framesPool.Get().(*[]*frame)
 		defer batchPool.Put(bp)
-		defer framesPool.Put(fp)
 	}
-	if st.reason.drains() && st.finishDetached(dc, bp, fp) == nil {
+	if st.reason.drains() && st.finishDetached(dc, bp) == nil {
 		_ = st.writeBlocking(dc, []byte("0\r\n\r\n"))
 	}
 	_ = dc.conn.Close()
@@ -382,8 +392,9 @@ func (st *stream) end(dc *detachedConn, bp *[]byte, fp *[]*frame) {
 	st.hub.closeStream(st)
 }
 
-// finishDetached writes the pending bytes, the queue and the final event.
-func (st *stream) finishDetached(dc *detachedConn, bp *[]byte, fp *[]*frame) error {
+// finishDetached writes the pending bytes, the rest and the queue, then
+// the final event.
+func (st *stream) finishDetached(dc *detachedConn, bp *[]byte) error {
 	if len(st.pending) > 0 {
 		if err := st.writeBlocking(dc, st.pending); err != nil {
 			return err
@@ -391,19 +402,25 @@ func (st *stream) finishDetached(dc *detachedConn, bp *[]byte, fp *[]*frame) err
 		st.pending = nil
 		st.wrote(st.pendingLast)
 	}
+	q := st.rest
+	st.rest = nil
 	for {
-		fs, _ := st.take((*fp)[:0])
-		*fp = fs
-		if len(fs) == 0 {
-			break
+		if q == nil {
+			if q = st.take(); len(q) == 0 {
+				break
+			}
 		}
-		buf, last := frameChunk((*bp)[:0], fs)
-		*bp = buf[:0]
-		clear(fs)
-		if err := st.writeBlocking(dc, buf); err != nil {
-			return err
+		for i := 0; i < len(q); {
+			j, _ := batchEnd(q, i)
+			buf := frameChunk((*bp)[:0], q[i:j])
+			*bp = buf[:0]
+			if err := st.writeBlocking(dc, buf); err != nil {
+				return err
+			}
+			st.wrote(lastIDOf(q[i:j]))
+			i = j
 		}
-		st.wrote(last)
+		q = nil
 	}
 	if b := st.finalFrame(); b != nil {
 		return st.writeBlocking(dc, appendChunk(nil, b))

@@ -43,9 +43,9 @@ func (bs *BenchStreams) Drain() int {
 	n := 0
 	for _, st := range bs.streams {
 		st.mu.Lock()
-		n += len(st.queue) - st.head
+		n += len(st.queue)
 		clear(st.queue)
-		st.queue, st.head, st.queued = st.queue[:0], 0, 0
+		st.queue, st.queued = st.queue[:0], 0
 		st.mu.Unlock()
 		select {
 		case <-st.wake:

@@ -108,7 +108,7 @@ func (st *stream) waitRoom() bool {
 // that a stream going live does not trip them with its next events.
 func (st *stream) roomyLocked() bool {
 	cfg := &st.hub.cfg
-	return st.queued <= cfg.QueueMaxBytes/2 && len(st.queue)-st.head <= cfg.QueueSize/2
+	return st.queued <= cfg.QueueMaxBytes/2 && len(st.queue) <= cfg.QueueSize/2
 }
 
 // appendReplay queues a page of replayed frames, each id once. When the

@@ -84,10 +84,10 @@ type stream struct {
 	start uint64
 
 	mu      sync.Mutex
-	queue   []*frame // frames from queue[head:] on are unwritten
-	head    int
-	queued  int    // bytes of the unwritten frames
-	lastID  uint64 // highest id queued: later frames at or below it are duplicates
+	queue   []*frame // frames waiting for the writer
+	spare   []*frame // a drained queue's array, for the next one
+	queued  int      // bytes of the unwritten frames, in the queue or in the writer's hands
+	lastID  uint64   // highest id queued: later frames at or below it are duplicates
 	writing bool
 
 	// Replay (replay.go). While replaying, live frames wait in held, up
@@ -123,8 +123,10 @@ type stream struct {
 	// pending is the unwritten end of a batch whose write would have
 	// blocked, and pendingLast the last id in it. Owned by the writer
 	// that owns the stream.
-	pending     []byte
-	pendingLast uint64
+	pending      []byte
+	pendingLast  uint64
+	pendingBytes int      // the queued bytes of the batch pending ends
+	rest         []*frame // the frames after it, taken from the queue
 }
 
 func newStream(h *Hub, s *session) *stream {
@@ -162,7 +164,7 @@ func (st *stream) enqueue(f *frame) {
 		}
 		st.mu.Unlock()
 		return
-	case len(st.queue)-st.head >= cfg.QueueSize || st.queued+len(f.b) > cfg.QueueMaxBytes:
+	case len(st.queue) >= cfg.QueueSize || st.queued+len(f.b) > cfg.QueueMaxBytes:
 		st.mu.Unlock()
 		st.kick(reasonSlow)
 		return
@@ -171,15 +173,8 @@ func (st *stream) enqueue(f *frame) {
 	st.signalLocked()
 }
 
-// pushLocked appends f to the queue. A full queue whose front was written
-// slides its unwritten frames down first, so that a stream whose writer
-// never quite empties it does not keep growing the array.
+// pushLocked appends f to the queue.
 func (st *stream) pushLocked(f *frame) {
-	if len(st.queue) == cap(st.queue) && st.head > 0 {
-		n := copy(st.queue, st.queue[st.head:])
-		clear(st.queue[n:])
-		st.queue, st.head = st.queue[:n], 0
-	}
 	st.queue = append(st.queue, f)
 	st.queued += len(f.b)
 	if f.id != 0 {
@@ -213,40 +208,65 @@ const maxBatch = 64 << 10
 // keepQueue is the largest queue capacity a stream keeps once drained.
 const keepQueue = 64
 
-// take moves frames from the front of the queue into dst, up to maxBatch
-// bytes (at least one frame), and returns dst and the bytes taken. The
-// taken frames no longer count against the stream's byte bound.
-func (st *stream) take(dst []*frame) ([]*frame, int) {
+// take hands the whole queue to the writer, which owns it until recycle:
+// publishers go on with a fresh queue meanwhile, so that the lock is held
+// for a swap, not for a pass over the frames. Its bytes still count
+// against the stream's bound until sent reports them written.
+func (st *stream) take() []*frame {
 	st.mu.Lock()
-	defer st.mu.Unlock()
-	n := 0
-	for st.head < len(st.queue) {
-		f := st.queue[st.head]
-		if n > 0 && n+len(f.b) > maxBatch {
-			break
-		}
-		dst = append(dst, f)
-		n += len(f.b)
-		st.queue[st.head] = nil
-		st.head++
-	}
+	q := st.queue
+	st.queue, st.spare = st.spare[:0], nil
+	st.writing = len(q) > 0
+	st.mu.Unlock()
+	return q
+}
+
+// sent records n bytes written (or dropped): they no longer count against
+// the stream's bound, and a replay waiting for room may read on.
+func (st *stream) sent(n int) {
+	st.mu.Lock()
 	st.queued -= n
-	if st.head == len(st.queue) {
-		st.head = 0
-		if cap(st.queue) > keepQueue {
-			st.queue = nil
-		} else {
-			st.queue = st.queue[:0]
-		}
-	}
-	st.writing = len(dst) > 0
-	if st.replaying && n > 0 {
+	if st.replaying {
 		select {
 		case st.room <- struct{}{}:
 		default:
 		}
 	}
-	return dst, n
+	st.mu.Unlock()
+}
+
+// recycle gives a queue the writer is done with back as the next spare,
+// unless a burst made it big.
+func (st *stream) recycle(q []*frame) {
+	clear(q)
+	if cap(q) > keepQueue {
+		return
+	}
+	st.mu.Lock()
+	st.spare = q[:0]
+	st.mu.Unlock()
+}
+
+// batchEnd returns the end of the batch of q that starts at i: up to
+// maxBatch bytes, at least one frame, and its bytes.
+func batchEnd(q []*frame, i int) (j, n int) {
+	for j = i; j < len(q); j++ {
+		if n > 0 && n+len(q[j].b) > maxBatch {
+			break
+		}
+		n += len(q[j].b)
+	}
+	return j, n
+}
+
+// lastID returns the last id among fs, 0 if none has one.
+func lastIDOf(fs []*frame) uint64 {
+	for i := len(fs) - 1; i >= 0; i-- {
+		if fs[i].id != 0 {
+			return fs[i].id
+		}
+	}
+	return 0
 }
 
 // wrote records a completed write: progress, and the session's cursor.
@@ -290,7 +310,7 @@ func (st *stream) isDone() bool { return st.kicked.Load() }
 // finishing a write for longer than d.
 func (st *stream) stalled(now time.Time, d time.Duration) bool {
 	st.mu.Lock()
-	busy := st.writing || st.head < len(st.queue)
+	busy := st.writing || len(st.queue) > 0
 	st.mu.Unlock()
 	return busy && now.Sub(time.Unix(0, st.progress.Load())) > d
 }
@@ -319,54 +339,39 @@ func (st *stream) finalFrame() []byte {
 
 var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, maxBatch); return &b }}
 
-var framesPool = sync.Pool{New: func() any { return new([]*frame) }}
-
 // flush writes what is queued through w, a batch at a time, each write
 // under a fresh deadline so that WriteTimeout bounds a stall, not the
 // whole backlog, then flushes once. It returns the first error.
 func (st *stream) flush(w http.ResponseWriter, rc *http.ResponseController) error {
-	fp := framesPool.Get().(*[]*frame)
+	q := st.take()
+	if len(q) == 0 {
+		st.mu.Lock()
+		st.writing = false
+		st.mu.Unlock()
+		return nil
+	}
 	bp := batchPool.Get().(*[]byte)
-	defer func() {
-		clear(*fp)
-		*fp = (*fp)[:0]
-		framesPool.Put(fp)
-		batchPool.Put(bp)
-	}()
-	wrote := false
-	for {
-		if st.cut() {
-			return errCut
-		}
-		fs, _ := st.take((*fp)[:0])
-		*fp = fs
-		if len(fs) == 0 {
-			break
-		}
+	defer batchPool.Put(bp)
+	for i := 0; i < len(q); {
+		j, n := batchEnd(q, i)
 		buf := (*bp)[:0]
-		var last uint64
-		for _, f := range fs {
+		for _, f := range q[i:j] {
 			buf = append(buf, f.b...)
-			if f.id != 0 {
-				last = f.id
-			}
 		}
 		*bp = buf[:0]
-		clear(fs)
 		if err := st.writeStd(w, buf); err != nil {
 			return err
 		}
-		wrote = true
-		if last != 0 {
+		st.sent(n)
+		if last := lastIDOf(q[i:j]); last != 0 {
 			atomic.StoreUint64(&st.sess.cursor, last)
 		}
+		i = j
 	}
+	st.recycle(q)
 	st.mu.Lock()
 	st.writing = false
 	st.mu.Unlock()
-	if !wrote {
-		return nil
-	}
 	if err := rc.Flush(); err != nil {
 		return err
 	}
