@@ -47,6 +47,7 @@ type soakClient struct {
 	i    int
 	conn net.Conn
 	id   string
+	key  string   // the session key, for the POST and the resume
 	chs  []string // channels it was sent messages on
 
 	// Filled by the reader.
@@ -69,7 +70,7 @@ func (c *soakClient) received() int {
 
 // soakOpen opens a stream over a raw connection and reads its connected
 // event.
-func soakOpen(addr, query string) (net.Conn, *shared.Decoder, shared.Connected, error) {
+func soakOpen(addr, query, key string) (net.Conn, *shared.Decoder, shared.Connected, error) {
 	var conn shared.Connected
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -80,7 +81,11 @@ func soakOpen(addr, query string) (net.Conn, *shared.Decoder, shared.Connected, 
 		return nil, nil, conn, err
 	}
 	_ = c.SetDeadline(time.Now().Add(waitTimeout))
-	if _, err := io.WriteString(c, "GET /events?"+query+" HTTP/1.1\r\nHost: soak\r\nAccept: text/event-stream\r\n\r\n"); err != nil {
+	head := "GET /events?" + query + " HTTP/1.1\r\nHost: soak\r\nAccept: text/event-stream\r\n"
+	if key != "" {
+		head += shared.HeaderSessionKey + ": " + key + "\r\n"
+	}
+	if _, err := io.WriteString(c, head+"\r\n"); err != nil {
 		return fail(err)
 	}
 	br := bufio.NewReader(c)
@@ -183,6 +188,13 @@ func TestSoak(t *testing.T) {
 	}, recommendedTimeouts)
 	poster := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: soakDialers}}
 
+	// One stream first: the hub starts watching the http.Server for its
+	// shutdown (a goroutine for the server's life), which is no leak.
+	warm, _, _, err := soakOpen(ts.addr, "", "")
+	require.NoError(t, err)
+	warm.Close()
+	eventually(t, func() bool { return ts.hub.ClientCount() == 0 }, "the first stream to end")
+
 	goroutines0 := runtime.NumGoroutine()
 	heap0 := heapInUse()
 	var peakGoroutines int
@@ -213,16 +225,23 @@ func TestSoak(t *testing.T) {
 				defer func() { <-sem }()
 				c := &soakClient{i: i, perChannel: map[string][]int{}, done: make(chan error, 1)}
 				first := "ch-" + strconv.Itoa(i%soakChannels)
-				conn, d, cn, err := soakOpen(ts.addr, "channels="+first)
+				conn, d, cn, err := soakOpen(ts.addr, "channels="+first, "")
 				if err != nil {
 					failed.Store(fmt.Errorf("client %d: %w", i, err))
 					return
 				}
-				c.conn, c.id, c.chs = conn, cn.ClientID, []string{first}
+				c.conn, c.id, c.key, c.chs = conn, cn.ClientID, cn.SessionKey, []string{first}
 				if i%2 == 0 { // half join a second channel by POST
 					second := "ch-" + strconv.Itoa((i+5)%soakChannels)
 					body := `{"action":"subscribe","clientId":"` + c.id + `","channels":["` + second + `"]}`
-					resp, err := poster.Post(ts.url, "application/json", strings.NewReader(body))
+					req, err := http.NewRequest(http.MethodPost, ts.url, strings.NewReader(body))
+					if err != nil {
+						failed.Store(err)
+						return
+					}
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set(shared.HeaderSessionKey, c.key)
+					resp, err := poster.Do(req)
 					if err != nil {
 						failed.Store(err)
 						return
@@ -305,7 +324,7 @@ func TestSoak(t *testing.T) {
 			if c.i%10 != 1 {
 				continue
 			}
-			conn, _, cn, err := soakOpen(ts.addr, "clientId="+c.id)
+			conn, _, cn, err := soakOpen(ts.addr, "clientId="+c.id, c.key)
 			require.NoError(t, err)
 			conn.Close()
 			require.True(t, cn.Resumed, "wave %d client %d did not resume", waves, c.i)
