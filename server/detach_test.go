@@ -135,18 +135,7 @@ func TestStreamPathsWriteDeadline(t *testing.T) {
 // A server ReadTimeout must not end detached streams.
 func TestStreamPathsServerReadTimeout(t *testing.T) {
 	hub := server.New(server.Config{HeartbeatInterval: -1})
-	e := echo.New()
-	e.Any("/events", hub.Handler)
-	srv := httptest.NewUnstartedServer(e)
-	srv.Config.ReadTimeout = 100 * time.Millisecond
-	srv.Start()
-	ts := &testServer{hub: hub, srv: srv, url: srv.URL + "/events", keys: make(map[string]string)}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
-		_ = hub.Close(ctx)
-		srv.Close()
-	})
+	ts := serveHub(t, hub, func(_ *echo.Echo, srv *httptest.Server) { srv.Config.ReadTimeout = 100 * time.Millisecond })
 	c := ts.connect(t, nil)
 	time.Sleep(300 * time.Millisecond)
 	require.NoError(t, hub.Send(shared.DefaultChannel, "late"))
@@ -164,20 +153,18 @@ func TestStreamPathsHeadersAndWrappedWriter(t *testing.T) {
 	bothPaths(t, func(t *testing.T, detached bool) {
 		for _, wrap := range []bool{false, true} {
 			hub := server.New(server.Config{HeartbeatInterval: -1})
-			e := echo.New()
-			e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
-				return func(c echo.Context) error {
-					c.Response().Header().Set("X-Middleware", "yes")
-					c.Response().Before(func() { c.Response().Header().Set("X-Before", "yes") })
-					if wrap {
-						c.Response().Writer = flushWriter{c.Response().Writer}
+			ts := serveHub(t, hub, func(e *echo.Echo, _ *httptest.Server) {
+				e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+					return func(c echo.Context) error {
+						c.Response().Header().Set("X-Middleware", "yes")
+						c.Response().Before(func() { c.Response().Header().Set("X-Before", "yes") })
+						if wrap {
+							c.Response().Writer = flushWriter{c.Response().Writer}
+						}
+						return next(c)
 					}
-					return next(c)
-				}
+				})
 			})
-			e.Any("/events", hub.Handler)
-			srv := httptest.NewServer(e)
-			ts := &testServer{hub: hub, srv: srv, url: srv.URL + "/events", keys: make(map[string]string)}
 			c := ts.connect(t, nil)
 			require.Equal(t, "yes", c.resp.Header.Get("X-Middleware"))
 			require.Equal(t, "yes", c.resp.Header.Get("X-Before"))
@@ -192,7 +179,6 @@ func TestStreamPathsHeadersAndWrappedWriter(t *testing.T) {
 			cancel()
 			c.ended()
 			c.close()
-			srv.Close()
 		}
 	})
 }

@@ -72,11 +72,22 @@ func (ts *testServer) remember(c shared.Connected) {
 
 func newTestServer(t testing.TB, cfg server.Config) *testServer {
 	t.Helper()
-	hub := server.New(cfg)
+	return serveHub(t, server.New(cfg), nil)
+}
+
+// serveHub mounts hub on /events of an Echo app served on 127.0.0.1; setup,
+// when not nil, adds to the app and the server before it starts. The hub
+// and the server close when the test ends.
+func serveHub(t testing.TB, hub *server.Hub, setup func(*echo.Echo, *httptest.Server)) *testServer {
+	t.Helper()
 	e := echo.New()
 	e.HideBanner = true
 	e.Any("/events", hub.Handler)
-	srv := httptest.NewServer(e)
+	srv := httptest.NewUnstartedServer(e)
+	if setup != nil {
+		setup(e, srv)
+	}
+	srv.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 		defer cancel()

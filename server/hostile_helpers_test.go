@@ -40,20 +40,9 @@ func (ts *testServer) addr() string { return ts.srv.Listener.Addr().String() }
 // needs.
 func newTestServerSendBuffer(t testing.TB, cfg server.Config, sendBuf int) *testServer {
 	t.Helper()
-	hub := server.New(cfg)
-	e := echo.New()
-	e.HideBanner = true
-	e.Any("/events", hub.Handler)
-	srv := httptest.NewUnstartedServer(e)
-	srv.Listener = sendBufferListener{srv.Listener, sendBuf}
-	srv.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
-		_ = hub.Close(ctx)
-		srv.Close()
+	return serveHub(t, server.New(cfg), func(_ *echo.Echo, srv *httptest.Server) {
+		srv.Listener = sendBufferListener{srv.Listener, sendBuf}
 	})
-	return &testServer{hub: hub, srv: srv, url: srv.URL + "/events"}
 }
 
 type sendBufferListener struct {

@@ -115,14 +115,14 @@ func NewHub(cfg Config) (*Hub, error) {
 	}
 	if cfg.HeartbeatInterval > 0 {
 		h.bg.Add(1)
-		go h.heartbeatLoop(cfg.HeartbeatInterval)
+		go h.every(cfg.HeartbeatInterval, h.heartbeat)
 	}
 	if cfg.CleanupInterval > 0 {
 		h.bg.Add(1)
-		go h.cleanupLoop(cfg.CleanupInterval)
+		go h.every(cfg.CleanupInterval, h.cleanup(cfg.CleanupInterval))
 	}
 	h.bg.Add(1)
-	go h.probeLoop(probeInterval)
+	go h.every(probeInterval, h.probe())
 	return h, nil
 }
 
@@ -684,40 +684,38 @@ func (h *Hub) expire(s *session, gen uint64) {
 	h.forgetTopics(forget)
 }
 
-// heartbeatLoop queues one shared heartbeat frame to every stream.
-func (h *Hub) heartbeatLoop(every time.Duration) {
+// every runs fn at each tick of interval until the hub closes. The caller
+// added it to h.bg.
+func (h *Hub) every(interval time.Duration, fn func(now time.Time)) {
 	defer h.bg.Done()
-	t := time.NewTicker(every)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-h.quit:
 			return
 		case now := <-t.C:
-			b := strconv.AppendInt([]byte("event: heartbeat\ndata: "), now.UnixMilli(), 10)
-			h.enqueueAll(&frame{b: append(b, '\n', '\n'), lossy: true})
+			fn(now)
 		}
 	}
 }
 
-// cleanupLoop ends streams that made no write progress for a whole interval
+// heartbeat queues one shared heartbeat frame to every stream.
+func (h *Hub) heartbeat(now time.Time) {
+	b := strconv.AppendInt([]byte("event: heartbeat\ndata: "), now.UnixMilli(), 10)
+	h.enqueueAll(&frame{b: append(b, '\n', '\n'), lossy: true})
+}
+
+// cleanup ends streams that made no write progress for a whole interval
 // while events waited.
-func (h *Hub) cleanupLoop(every time.Duration) {
-	defer h.bg.Done()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-h.quit:
-			return
-		case now := <-t.C:
-			h.mu.RLock()
-			for st := range h.attached {
-				if st.stalled(now, every) {
-					st.kick(reasonStale)
-				}
+func (h *Hub) cleanup(interval time.Duration) func(time.Time) {
+	return func(now time.Time) {
+		h.mu.RLock()
+		defer h.mu.RUnlock()
+		for st := range h.attached {
+			if st.stalled(now, interval) {
+				st.kick(reasonStale)
 			}
-			h.mu.RUnlock()
 		}
 	}
 }

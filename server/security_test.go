@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,26 +71,16 @@ func newSecServerWith(t testing.TB, cfg server.Config, to serverTimeouts) *secSe
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	hub := server.New(cfg)
-	e := echo.New()
-	e.HideBanner = true
-	e.Any("/events", hub.Handler)
-	srv := httptest.NewUnstartedServer(e)
-	srv.Config.ReadHeaderTimeout = to.readHeader
-	srv.Config.ReadTimeout = to.read
-	srv.Config.IdleTimeout = to.idle
-	srv.Config.MaxHeaderBytes = to.maxHeaderBytes
-	srv.Config.WriteTimeout = to.write
 	s := &secServer{}
-	srv.Listener = &countingListener{Listener: srv.Listener, n: &s.read}
-	srv.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
-		_ = hub.Close(ctx)
-		srv.Close()
+	s.testServer = serveHub(t, server.New(cfg), func(_ *echo.Echo, srv *httptest.Server) {
+		srv.Config.ReadHeaderTimeout = to.readHeader
+		srv.Config.ReadTimeout = to.read
+		srv.Config.IdleTimeout = to.idle
+		srv.Config.MaxHeaderBytes = to.maxHeaderBytes
+		srv.Config.WriteTimeout = to.write
+		srv.Listener = &countingListener{Listener: srv.Listener, n: &s.read}
 	})
-	s.testServer = &testServer{hub: hub, srv: srv, url: srv.URL + "/events", keys: make(map[string]string)}
+	srv := s.srv
 	s.addr = srv.Listener.Addr().String()
 	return s
 }

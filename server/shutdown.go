@@ -111,31 +111,23 @@ const probeInterval = 5 * time.Second
 // probeFrame is a comment line: clients ignore it.
 var probeFrame = &frame{b: []byte(":\n"), lossy: true}
 
-// probeLoop writes a probe to every standard-path HTTP/1.x stream that
-// wrote nothing for a whole interval. Of two probes to a client that has
-// gone, the second fails, and the stream ends.
-func (h *Hub) probeLoop(every time.Duration) {
-	defer h.bg.Done()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	to := make([]*stream, 0, 16)
-	for {
-		select {
-		case <-h.quit:
-			return
-		case now := <-t.C:
-			h.mu.RLock()
-			for st := range h.attached {
-				if st.probe.Load() && now.UnixNano()-st.progress.Load() >= int64(every) {
-					to = append(to, st)
-				}
+// probe writes a probe to every standard-path HTTP/1.x stream that wrote
+// nothing for a whole interval. Of two probes to a client that has gone,
+// the second fails, and the stream ends.
+func (h *Hub) probe() func(time.Time) {
+	var to []*stream
+	return func(now time.Time) {
+		h.mu.RLock()
+		for st := range h.attached {
+			if st.probe.Load() && now.UnixNano()-st.progress.Load() >= int64(probeInterval) {
+				to = append(to, st)
 			}
-			h.mu.RUnlock()
-			for _, st := range to {
-				st.enqueue(probeFrame)
-			}
-			clear(to)
-			to = to[:0]
 		}
+		h.mu.RUnlock()
+		for _, st := range to {
+			st.enqueue(probeFrame)
+		}
+		clear(to)
+		to = to[:0]
 	}
 }
