@@ -48,6 +48,67 @@
     return loading;
   }
 
+  // Option checks: a value of the wrong type is refused with a TypeError
+  // naming the option (a RangeError for a number out of range), never
+  // ignored or coerced. Undefined and null mean the default.
+  function typeName(v) {
+    if (v === null) return 'null';
+    if (Array.isArray(v)) return 'an array';
+    return (typeof v === 'object' || typeof v === 'undefined' ? 'an ' : 'a ') + typeof v;
+  }
+
+  function given(v) { return v !== undefined && v !== null; }
+
+  function checkChannels(list, what) {
+    for (var i = 0; i < list.length; i++) {
+      if (typeof list[i] !== 'string') {
+        throw new TypeError('ssevent: ' + what + ': a channel name must be a string, got ' + typeName(list[i]) + ' at index ' + i);
+      }
+    }
+  }
+
+  var optionKinds = {
+    autoReconnect: 'boolean',
+    withCredentials: 'boolean',
+    maxReconnectAttempts: 'count',
+    reconnectDelay: 'ms',
+    maxReconnectDelay: 'ms',
+    baseURL: 'url',
+    wasmURL: 'url',
+    wasmExecURL: 'url'
+  };
+
+  function checkOptions(o) {
+    if (!given(o)) return {};
+    if (typeof o !== 'object' || Array.isArray(o)) {
+      throw new TypeError('ssevent: options must be an object, got ' + typeName(o));
+    }
+    Object.keys(optionKinds).forEach(function (name) {
+      var v = o[name], kind = optionKinds[name];
+      if (!given(v)) return;
+      var want = kind === 'boolean' ? 'boolean' : kind === 'url' ? 'string' : 'number';
+      if (typeof v !== want && !(kind === 'url' && v instanceof URL)) {
+        throw new TypeError('ssevent: option ' + name + ' must be a ' + want + ', got ' + typeName(v));
+      }
+      if (kind === 'ms' && !(v >= 0 && v < Infinity)) {
+        throw new RangeError('ssevent: option ' + name + ' must be a finite number of milliseconds, 0 or more, got ' + v);
+      }
+      if (kind === 'count' && !(v >= 0)) {
+        throw new RangeError('ssevent: option ' + name + ' must be 0 or more (0 or Infinity: unlimited), got ' + v);
+      }
+    });
+    if (given(o.headers) && typeof o.headers !== 'function' && (typeof o.headers !== 'object' || Array.isArray(o.headers))) {
+      throw new TypeError('ssevent: option headers must be an object or a function, got ' + typeName(o.headers));
+    }
+    if (given(o.channels)) {
+      if (!Array.isArray(o.channels)) {
+        throw new TypeError('ssevent: option channels must be an array of strings, got ' + typeName(o.channels));
+      }
+      checkChannels(o.channels, 'option channels');
+    }
+    return o;
+  }
+
   function goOptions(o) {
     var headers = o.headers;
     if (typeof headers === 'function') {
@@ -69,7 +130,7 @@
 
   // connect returns a client at once; its calls wait for the Go program.
   function connect(url, options) {
-    options = options || {};
+    options = checkOptions(options);
     var listeners = new Map(); // event name -> array of callbacks
     var bridge = null;
     var id = 0;
@@ -91,10 +152,19 @@
     });
     ready.catch(function (err) {
       closed = true;
+      if (err && typeof err === 'object' && !err.code) {
+        err.name = 'SSEventError';
+        err.code = 'error';
+      }
       emit('error', { type: 'error', error: err });
     });
 
     function change(action, channels) {
+      try {
+        checkChannels(channels, action);
+      } catch (e) {
+        return Promise.reject(e);
+      }
       return ready.then(function (b) {
         if (!b || closed) {
           var e = new Error('ssevent: client closed');

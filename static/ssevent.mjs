@@ -12,7 +12,9 @@ const baseURL = new URL('./', import.meta.url).href;
  * @returns {import('./ssevent').SSEventClient}
  */
 export function connectSSE(url, options) {
-  return globalThis.SSEvent.connect(url, Object.assign({ baseURL }, options));
+  // Anything but an object (or nothing) goes as it is, for connect to refuse.
+  const withBase = options === undefined || options === null || (typeof options === 'object' && !Array.isArray(options));
+  return globalThis.SSEvent.connect(url, withBase ? Object.assign({ baseURL }, options) : options);
 }
 
 export default connectSSE;
