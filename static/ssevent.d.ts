@@ -64,18 +64,28 @@ export interface MessageData<T = unknown> {
   payload: T;
 }
 
-export interface OpenEvent { type: 'open'; }
-export interface ConnectedEvent { type: 'connected'; data: ConnectedData; raw: string; }
-export interface MessageEvent<T = unknown> { type: 'message'; data: MessageData<T>; raw: string; id?: string; lastEventId?: string; }
-export interface ErrorEvent { type: 'error'; error: SSEventError; }
-export interface ReconnectingEvent {
+// Event objects are named SSEvent…: MessageEvent, ErrorEvent, CustomEvent
+// and Event are DOM globals, and a module exporting the same names would
+// shadow them in every file that imports it. Names that clash with no DOM
+// global remain as deprecated aliases.
+
+/** A stream opened, before "connected". */
+export interface SSEventOpen { type: 'open'; }
+/** The hub accepted the stream. */
+export interface SSEventConnected { type: 'connected'; data: ConnectedData; raw: string; }
+/** A channel message, or a sendTo/broadcast without an event name. TPayload is the application's payload. */
+export interface SSEventMessage<TPayload = unknown> { type: 'message'; data: MessageData<TPayload>; raw: string; id?: string; lastEventId?: string; }
+/** A failure; "reconnecting" follows unless the client stops for good. */
+export interface SSEventErrorEvent { type: 'error'; error: SSEventError; }
+export interface SSEventReconnecting {
   type: 'reconnecting';
   /** 1, 2, … for consecutive failures; 0 when the server asked for it with "reconnect" (not a failure). */
   attempt: number;
   /** ms */
   delay: number;
 }
-export interface GapEvent { type: 'gap'; data: { lastEventId: string; channels: string[] }; raw: string; }
+/** Events missed while disconnected are no longer held by the hub: reload the application's state. */
+export interface SSEventGap { type: 'gap'; data: { lastEventId: string; channels: string[] }; raw: string; }
 /** Data of the "reconnect" event. */
 export interface ReconnectData {
   /** Why the server ends the stream: "shutdown" (shutting down or restarting). */
@@ -84,15 +94,16 @@ export interface ReconnectData {
   retry: number;
 }
 /** The server ends the stream; the client reconnects by itself after data.retry ms, resuming where it was. */
-export interface ReconnectEvent { type: 'reconnect'; data: ReconnectData; raw: string; }
-export interface HeartbeatEvent { type: 'heartbeat'; data: number; raw: string; }
+export interface SSEventReconnect { type: 'reconnect'; data: ReconnectData; raw: string; }
+/** The hub's keep-alive: data is its time in Unix ms. */
+export interface SSEventHeartbeat { type: 'heartbeat'; data: number; raw: string; }
 /** Data of the "channels" event. */
 export interface ChannelsData {
   /** The client's channel set now; getChannels() returns it from now on. */
   channels: string[];
 }
 /** The server changed the client's channels (its own subscribe/unsubscribe, or a permission checked again). */
-export interface ChannelsEvent { type: 'channels'; data: ChannelsData; raw: string; }
+export interface SSEventChannels { type: 'channels'; data: ChannelsData; raw: string; }
 /** Data of the "closed" event. */
 export interface ClosedData {
   /** Why the server ended the session: "ended". */
@@ -103,26 +114,54 @@ export interface ClosedData {
  * An "error" event with code "session_ended" follows, and the client is
  * closed (getReadyState() is 2).
  */
-export interface ClosedEvent { type: 'closed'; data: ClosedData; raw: string; }
-/** A custom event sent with sendTo(id, data, name) or broadcast(data, name). */
-export interface CustomEvent<T = unknown> { type: string; data: T; raw: string; id?: string; lastEventId?: string; }
+export interface SSEventClosed { type: 'closed'; data: ClosedData; raw: string; }
+/**
+ * A custom event sent with sendTo(id, data, name) or broadcast(data, name).
+ * T is the type argument of on<T>(name, …); unknown without one.
+ */
+export interface SSEventCustom<T = unknown> { type: string; data: T; raw: string; id?: string; lastEventId?: string; }
 
-export interface EventMap {
-  open: OpenEvent;
-  connected: ConnectedEvent;
-  message: MessageEvent;
-  error: ErrorEvent;
-  reconnecting: ReconnectingEvent;
-  gap: GapEvent;
-  heartbeat: HeartbeatEvent;
-  reconnect: ReconnectEvent;
-  channels: ChannelsEvent;
-  closed: ClosedEvent;
+/** The events the client itself knows, by name, with what handlers receive. */
+export interface SSEventMap<TPayload = unknown> {
+  open: SSEventOpen;
+  connected: SSEventConnected;
+  message: SSEventMessage<TPayload>;
+  error: SSEventErrorEvent;
+  reconnecting: SSEventReconnecting;
+  gap: SSEventGap;
+  heartbeat: SSEventHeartbeat;
+  reconnect: SSEventReconnect;
+  channels: SSEventChannels;
+  closed: SSEventClosed;
 }
+
+/** The names of the known events. */
+export type SSEventName = keyof SSEventMap;
+
+/** @deprecated Use SSEventOpen. */
+export type OpenEvent = SSEventOpen;
+/** @deprecated Use SSEventConnected. */
+export type ConnectedEvent = SSEventConnected;
+/** @deprecated Use SSEventReconnecting. */
+export type ReconnectingEvent = SSEventReconnecting;
+/** @deprecated Use SSEventGap. */
+export type GapEvent = SSEventGap;
+/** @deprecated Use SSEventReconnect. */
+export type ReconnectEvent = SSEventReconnect;
+/** @deprecated Use SSEventHeartbeat. */
+export type HeartbeatEvent = SSEventHeartbeat;
+/** @deprecated Use SSEventChannels. */
+export type ChannelsEvent = SSEventChannels;
+/** @deprecated Use SSEventClosed. */
+export type ClosedEvent = SSEventClosed;
+/** @deprecated Use SSEventMap. */
+export type EventMap<TPayload = unknown> = SSEventMap<TPayload>;
 
 /**
  * Codes of SSEventError: the client's own, or the error code of a server's
- * refusal (see docs/PROTOCOL.md), or "error".
+ * refusal (docs/PROTOCOL.md, shared.Code*), or "error" for anything else
+ * (an answer that is not the protocol's, a wasm that did not load).
+ * The client's own:
  * - closed: the client was closed, or stopped for good.
  * - rejected: subscribe: the server refused some channels (see rejected).
  * - unauthorized, forbidden: a 401 or 403 (final for the stream).
@@ -143,7 +182,26 @@ export type SSEventErrorCode =
   | 'stale'
   | 'stream_ended'
   | 'error'
-  | (string & {});
+  | SSEventServerErrorCode;
+
+/** The stable codes of a server's refusal (docs/PROTOCOL.md). */
+export type SSEventServerErrorCode =
+  | 'bad_request'
+  | 'invalid_json'
+  | 'unsupported_media_type'
+  | 'unknown_client'
+  | 'payload_too_large'
+  | 'invalid_channel'
+  | 'too_many_channels'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'origin_not_allowed'
+  | 'too_many_connections'
+  | 'method_not_allowed'
+  | 'hub_closed'
+  | 'streaming_unsupported'
+  | 'unavailable'
+  | 'internal_error';
 
 /** Errors given to "error" handlers and rejected by subscribe/unsubscribe. */
 export interface SSEventError extends Error {
@@ -162,10 +220,21 @@ export interface SubscriptionResult {
   channels: string[];
 }
 
-export interface SSEventClient {
-  on<K extends keyof EventMap>(event: K, callback: (ev: EventMap[K]) => void): this;
-  on<T = unknown>(event: string, callback: (ev: CustomEvent<T>) => void): this;
-  off(event: string, callback?: (ev: any) => void): this;
+/**
+ * A client. TPayload types the payload of "message" events (the type
+ * argument of connectSSE); custom events take theirs from on<T>.
+ */
+export interface SSEventClient<TPayload = unknown> {
+  /** A known event: the handler receives its type. */
+  on<K extends SSEventName>(event: K, callback: (ev: SSEventMap<TPayload>[K]) => void): this;
+  /**
+   * A custom event: its data is T, given as a type argument
+   * (on<Alert>('alert', …)), never inferred from the handler, so that a
+   * misspelled known name ('conected') with a handler written for the
+   * known event does not type-check as a custom event.
+   */
+  on<T = unknown>(event: string & {}, callback: (ev: SSEventCustom<NoInfer<T>>) => void): this;
+  off(event: SSEventName | (string & {}), callback?: (ev: never) => void): this;
   subscribe(...channels: string[]): Promise<SubscriptionResult>;
   unsubscribe(...channels: string[]): Promise<SubscriptionResult>;
   /** The client's id, or null before "connected". */
@@ -180,13 +249,14 @@ export interface SSEventClient {
   readonly ready: Promise<void>;
 }
 
-export declare function connectSSE(url: string, options?: ConnectOptions): SSEventClient;
+/** Connects to an ssevent hub. TPayload types the payload of "message" events. */
+export declare function connectSSE<TPayload = unknown>(url: string, options?: ConnectOptions): SSEventClient<TPayload>;
 export default connectSSE;
 
 declare global {
   /** The global of the script-tag build (ssevent.js). */
   var SSEvent: {
-    connect(url: string, options?: ConnectOptions): SSEventClient;
+    connect<TPayload = unknown>(url: string, options?: ConnectOptions): SSEventClient<TPayload>;
     version: string;
   };
 }

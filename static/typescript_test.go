@@ -9,9 +9,12 @@ import (
 	"time"
 )
 
-// TestTypeScript type-checks ssevent.d.ts with tsc --noEmit on a typed
-// example (testdata/ts/example.ts). TypeScript is a pinned devDependency
-// of testdata/ts, installed with npm ci from its lock file when missing.
+// TestTypeScript type-checks ssevent.d.ts with tsc --strict --noEmit on
+// typed uses of it (testdata/ts: example.ts, and dom.ts for the names the
+// typings must not take from the DOM). Their @ts-expect-error lines prove
+// that the checks bite: tsc fails when a marked line type-checks.
+// TypeScript is a pinned devDependency of testdata/ts, installed with npm
+// ci from its lock file when missing.
 func TestTypeScript(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs npm")
@@ -31,10 +34,10 @@ func TestTypeScript(t *testing.T) {
 			t.Fatalf("npm ci: %v\n%s", err, out)
 		}
 	}
-	cmd := exec.CommandContext(ctx, "node", filepath.Join("node_modules", "typescript", "bin", "tsc"), "--noEmit", "-p", ".")
+	cmd := exec.CommandContext(ctx, "node", filepath.Join("node_modules", "typescript", "bin", "tsc"), "--strict", "--noEmit", "-p", ".")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("tsc --noEmit: %v\n%s", err, out)
+		t.Fatalf("tsc --strict --noEmit: %v\n%s", err, out)
 	}
 }
 

@@ -1,10 +1,20 @@
 // A typed use of the client: tsc --noEmit must accept it against
 // ../../ssevent.d.ts, and reject the lines marked @ts-expect-error.
-import connectSSE, { connectSSE as named, type SSEventClient, type SSEventError } from '../../ssevent';
+import connectSSE, {
+  connectSSE as named,
+  type ConnectedData,
+  type SSEventClient,
+  type SSEventConnected,
+  type SSEventCustom,
+  type SSEventError,
+  type SSEventErrorCode,
+  type SSEventMessage,
+  type SSEventName,
+} from '../../ssevent';
 
 interface Notification { title: string; body: string }
 
-const client: SSEventClient = connectSSE('/events', {
+const client: SSEventClient<Notification> = connectSSE<Notification>('/events', {
   autoReconnect: true,
   maxReconnectAttempts: Infinity,
   reconnectDelay: 3000,
@@ -27,7 +37,8 @@ client.on('connected', async ({ data }) => {
 
 client.on('message', ({ data, raw, id }) => {
   const channel: string = data.channel;
-  console.log(channel, data.payload, raw.length, id);
+  const title: string = data.payload.title;
+  console.log(channel, title, data.payload.body, raw.length, id);
 });
 
 client.on<Notification>('alert', ({ data }) => {
@@ -94,4 +105,52 @@ connectSSE('/events', { headers: () => ({ Authorization: 42 }) });
 // @ts-expect-error the headers function takes no argument to fill in
 connectSSE('/events', { headers: (h: Map<string, string>) => ({ a: h.get('a') ?? '' }) });
 
-console.log(state, maybeId, up);
+// Typed payloads: connectSSE<TPayload> and SSEvent.connect<TPayload> type
+// the payload of "message" events; unknown without a type argument.
+const untyped = connectSSE('/events');
+untyped.on('message', ({ data }) => {
+  const p: unknown = data.payload;
+  // @ts-expect-error without a type argument the payload is unknown
+  console.log(data.payload.title, p);
+});
+SSEvent.connect<Notification>('/events').on('message', ({ data }) => console.log(data.payload.body.length));
+// @ts-expect-error the payload is a Notification, which has no "missing"
+client.on('message', ({ data }) => data.payload.missing);
+const onMessage = (ev: SSEventMessage<Notification>) => console.log(ev.data.payload.title);
+client.on('message', onMessage);
+client.off('message', onMessage);
+
+// Known names have their own event types; any other name is a custom
+// event, typed by its type argument only.
+const known: SSEventName[] = ['open', 'connected', 'message', 'heartbeat', 'gap', 'reconnect', 'closed', 'channels', 'error', 'reconnecting'];
+client.on('heartbeat', ({ data }) => console.log(new Date(data).toISOString(), known.length));
+client.on('custom-name', (ev: SSEventCustom) => console.log(ev.type, ev.data));
+client.on<number[]>('scores', ({ data }) => console.log(data.map((n) => n + 1)));
+const onConnected = ({ data }: { data: ConnectedData }) => console.log(data.clientId);
+client.on('connected', onConnected);
+const onConnectedEvent = (ev: SSEventConnected) => console.log(ev.data.resumed);
+client.on('connected', onConnectedEvent);
+// A misspelled known name is a custom event, whose data is unknown: a
+// handler written for the known event does not type-check.
+// @ts-expect-error "conected" is not "connected": its data has no clientId
+client.on('conected', (e) => e.data.clientId);
+// @ts-expect-error the handler expects the data of "connected"
+client.on('conected', onConnected);
+// @ts-expect-error a custom event's data is not inferred from the handler
+client.on('alert', ({ data }: { data: Notification }) => data.title);
+// @ts-expect-error the heartbeat's data is a number
+client.on('heartbeat', ({ data }) => data.toUpperCase());
+// @ts-expect-error the error event carries the error, not data
+client.on('error', ({ data }) => data);
+
+// Error codes are a closed union: a misspelled code is an error.
+client.on('error', ({ error }) => {
+  const code: SSEventErrorCode = error.code;
+  if (code === 'too_many_connections' || code === 'max_reconnect_attempts') console.log(code);
+  // @ts-expect-error there is no code "unauthorised"
+  if (error.code === 'unauthorised') console.log('never');
+});
+// @ts-expect-error not a code
+const badCode: SSEventErrorCode = 'timeout';
+
+console.log(state, maybeId, up, badCode);
