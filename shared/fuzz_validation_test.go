@@ -59,11 +59,11 @@ func FuzzValidChannel(f *testing.F) {
 // FuzzValidEventName checks ValidEventName against its definition, and
 // that an accepted name encodes as one event line that decodes back to it.
 func FuzzValidEventName(f *testing.F) {
-	for _, s := range []string{"update", "", "message", "connected", "heartbeat", "gap", "open", "error", "reconnecting",
+	for _, s := range []string{"update", "", "message", "connected", "heartbeat", "gap", "reconnect", "closed", "channels", "open", "error", "reconnecting",
 		"a\nb", "a\rb", "a\x00", "\u2028", " lead", "a:b", "data: x", "\xc3", strings.Repeat("x", 64), strings.Repeat("x", 65)} {
 		f.Add(s)
 	}
-	reserved := []string{"connected", "heartbeat", "gap", "open", "error", "reconnecting"}
+	reserved := []string{"connected", "heartbeat", "gap", "reconnect", "closed", "channels", "open", "error", "reconnecting"}
 	f.Fuzz(func(t *testing.T, name string) {
 		want := name != "" && len(name) <= shared.MaxEventNameLen && utf8.ValidString(name) &&
 			controlFree(name) && !slices.Contains(reserved, name)

@@ -26,7 +26,7 @@ func TestValidEventName(t *testing.T) {
 	for _, ok := range []string{"message", "alert", "user.updated"} {
 		assert.NoError(t, shared.ValidEventName(ok), ok)
 	}
-	for _, bad := range []string{"", "connected", "heartbeat", "gap", "open", "error", "reconnecting", "a\nb", "a\r", strings.Repeat("e", 65)} {
+	for _, bad := range []string{"", "connected", "heartbeat", "gap", "reconnect", "closed", "channels", "open", "error", "reconnecting", "a\nb", "a\r", strings.Repeat("e", 65)} {
 		assert.ErrorIs(t, shared.ValidEventName(bad), shared.ErrInvalidEventName, "%q", bad)
 	}
 }
