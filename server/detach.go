@@ -5,12 +5,12 @@ package server
 // 5 KiB (socket, stream, session, and a goroutine parked in a one-byte read
 // to notice the client leaving) instead of about 28 KiB (the request
 // goroutine with net/http's read, write and chunk buffers). Writers from
-// the hub's small pool drain the streams that have events queued, each
-// wake-up gathering up to maxBatch bytes of a stream's queue into one
-// chunk and one write. A write that would block is finished by a goroutine
-// of the stream's own, under the write deadline, so that a slow client
-// never holds a pool writer; only the unwritten end of that one batch is
-// copied, the rest stays queued as shared frames.
+// the hub's small pool drain the streams that have events queued: each
+// wake-up takes a stream's whole queue and writes it in batches of up to
+// maxBatch bytes, a chunk and a write each. A write that would block is
+// finished by a goroutine of the stream's own, under the write deadline,
+// so that a slow client never holds a pool writer; only the unwritten end
+// of that one batch is copied, the frames after it stay shared.
 //
 // HTTP/2, TLS, HTTP/1.0, and response writers wrapped by middleware keep
 // the standard path (stream.serve): the request goroutine writes.
