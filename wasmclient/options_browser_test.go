@@ -13,7 +13,8 @@ import (
 // The shim refuses what it cannot use as asked, never coercing it: channel
 // names that are not strings (a rejected Promise from subscribe and
 // unsubscribe), and options of the wrong type or out of range (thrown by
-// connect), each error naming what is wrong.
+// connect, and by connectSSE of the ES module), each error naming what is
+// wrong.
 func TestBrowserShimRefusesWrongTypes(t *testing.T) {
 	p := open(t, "shim", server.Config{}, nil)
 	p.connected(0, 1)
@@ -51,6 +52,9 @@ true`
 		{"options string", `throws(() => SSEvent.connect('/events', 'news'))`, "TypeError: ssevent: options must be an object, got a string"},
 		{"valid options", `throws(() => SSEvent.connect('/events', { reconnectDelay: 0, maxReconnectAttempts: Infinity, maxReconnectDelay: 500, autoReconnect: null, channels: ['a'], headers: { A: 'b' } }))`, "returned"},
 		{"no options", `throws(() => SSEvent.connect('/events'))`, "returned"},
+		{"module reconnectDelay string", `import('/ssevent/ssevent.mjs').then((m) => throws(() => m.connectSSE('/events', { reconnectDelay: '2' })))`, "TypeError: ssevent: option reconnectDelay must be a number"},
+		{"module options string", `import('/ssevent/ssevent.mjs').then((m) => throws(() => m.connectSSE('/events', 'news')))`, "TypeError: ssevent: options must be an object, got a string"},
+		{"module valid options", `import('/ssevent/ssevent.mjs').then((m) => throws(() => m.connectSSE('/events', { channels: ['a'] })))`, "returned"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
