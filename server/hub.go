@@ -317,8 +317,8 @@ func appendJSONName(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// Subscribe adds channels to a client's set, bypassing OnSubscribe. It is
-// all or nothing: an invalid name (ErrInvalidChannel), an unknown client
+// Subscribe adds channels to a client's set, bypassing OnSubscribe, and
+// tells the client its new set (a "channels" event). It is all or nothing: an invalid name (ErrInvalidChannel), an unknown client
 // (ErrUnknownClient) or a set over the limit (ErrTooManyChannels) changes
 // nothing.
 func (h *Hub) Subscribe(clientID string, channels ...string) error {
@@ -376,9 +376,11 @@ func (h *Hub) notifyChannelsLocked(s *session, list []string) {
 	s.stream.enqueue(&frame{b: b})
 }
 
-// Unsubscribe removes channels from a client's set. With no channels it
-// disconnects the client and forgets its session (it cannot resume).
-// Unsubscribing a channel not held is not an error.
+// Unsubscribe removes channels from a client's set, and tells the client
+// its new set (a "channels" event). With no channels it ends the client's
+// session: the stream gets a "closed" event and ends, and the session is
+// forgotten (it cannot resume). Unsubscribing a channel not held is not an
+// error.
 func (h *Hub) Unsubscribe(clientID string, channels ...string) error {
 	_, err := h.unsubscribe(clientID, channels, true)
 	return err
