@@ -64,7 +64,11 @@ func Open(t testing.TB, url string, header http.Header, wrap func(io.Reader) io.
 			if err != nil {
 				return
 			}
-			events <- ev
+			select {
+			case events <- ev:
+			case <-ctx.Done():
+				return // closed with events nobody read
+			}
 		}
 	}()
 	s := &Stream{Resp: resp, Events: events, cancel: cancel}
