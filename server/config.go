@@ -1,40 +1,18 @@
 package server
 
 import (
-	"fmt"
 	"log/slog"
-	"net/url"
+	"net/http"
 	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/ssevent/ssevent"
 )
 
-// Defaults applied to zero Config fields. The first group are
-// express4-ssevent's defaults.
-const (
-	DefaultTimeout              = 5 * time.Minute
-	DefaultHeartbeatInterval    = 30 * time.Second
-	DefaultMaxPayloadSize       = 64 << 10
-	DefaultMaxChannelsPerClient = 20
-	DefaultMaxTotalConnections  = 1000
-
-	DefaultRetry           = 3 * time.Second
-	DefaultHistorySize     = 1000
-	DefaultHistoryTTL      = 5 * time.Minute
-	DefaultHistoryMaxBytes = 64 << 20
-	DefaultResumeWindow    = 2 * time.Minute
-	DefaultQueueSize       = 1024
-	DefaultQueueMaxBytes   = 1 << 20
-	DefaultReconnectJitter = 5 * time.Second
-	DefaultWriteTimeout    = 15 * time.Second
-)
-
-// minTimeout is the shortest Config.Timeout taken as meant.
-const minTimeout = time.Second
-
-// Config configures a Hub. The zero value is ready to use: every zero field
+// Config configures a Hub: the fields of ssevent.Config, with hooks that
+// take the echo.Context. The zero value is ready to use: every zero field
 // takes the default named in its comment. Durations documented as "negative
 // disables" turn the feature off with any negative value.
 type Config struct {
@@ -87,24 +65,24 @@ type Config struct {
 	OnConnect func(c echo.Context) error
 	// Identify, when set, tells who a request is: the user the
 	// application's auth middleware stored in the echo.Context (for
-	// echo-jwt, c.Get("user")). A session is bound to the identity of the
-	// request that opened it: resuming it, or changing its channels with
-	// POST, is refused (403 forbidden, nothing changed) for a request that
-	// identifies as someone else. Without Identify, sessions are bound to
-	// a random key the client holds instead (docs/SECURITY.md). It runs
-	// before OnConnect and the POST's checks; errors refuse as OnConnect's
-	// do. An empty identity is a valid one (anonymous users share it), so
+	// echo-jwt, c.Get("user")). A
+	// session is bound to the identity of the request that opened it:
+	// resuming it, or changing its channels with POST, is refused (403
+	// forbidden, nothing changed) for a request that identifies as
+	// someone else. Without Identify, sessions are bound to a random key
+	// the client holds instead (docs/SECURITY.md). It runs before
+	// OnConnect and the POST's checks; errors refuse as OnConnect's do.
+	// An empty identity is a valid one (anonymous users share it), so
 	// return an error for requests that must not be served.
 	Identify func(c echo.Context) (string, error)
 	// OnSubscribe, when set, runs for each channel a client asks to join
 	// through ?channels= or POST, and again for each channel a session
-	// holds when it resumes, with the request's echo.Context. nil
-	// accepts; an *echo.HTTPError with a 4xx code rejects that channel
-	// (the response lists it with the error's message as reason); any
-	// other error, or a panic, fails the whole request with 500 and
-	// changes nothing. On resume, refused channels are dropped from the
-	// session and listed in the connected event. Hub.Subscribe bypasses
-	// it.
+	// holds when it resumes, with the request's echo.Context. nil accepts;
+	// an *echo.HTTPError with a 4xx code rejects that channel (the response lists it with
+	// the error's message as reason); any other error, or a panic, fails
+	// the whole request with 500 and changes nothing. On resume, refused
+	// channels are dropped from the session and listed in the connected
+	// event. Hub.Subscribe bypasses it.
 	OnSubscribe func(clientID, channel string, c echo.Context) error
 
 	// Retry is the reconnection delay sent to browsers in the retry
@@ -145,6 +123,15 @@ type Config struct {
 	// up to ReconnectJitter. Defaults to 5s. Negative means no jitter.
 	ReconnectJitter time.Duration
 
+	// DisableTakeover keeps every stream on the response writer its
+	// handler was given, written by its request goroutine. Without it, a
+	// plain HTTP/1.1 stream is taken over once its head is sent and
+	// drained by the hub's writer pool, which costs a fraction of the
+	// memory and CPU (docs/PERFORMANCE.md); either way the handler
+	// returns when the stream ends, so Echo's middleware sees the whole
+	// stream. Set it when middleware must see every byte.
+	DisableTakeover bool
+
 	// Broker carries events between hubs and keeps their history. nil
 	// means an in-memory broker sized by the History fields: one process,
 	// one hub.
@@ -156,113 +143,49 @@ type Config struct {
 
 // Validate reports the first invalid field, wrapping ErrInvalidConfig. Zero
 // values are valid: they mean the defaults.
-func (c Config) Validate() error {
-	bad := func(field, why string) error {
-		return fmt.Errorf("%w: %s %s", ErrInvalidConfig, field, why)
-	}
-	switch {
-	case c.MaxPayloadSize < 0:
-		return bad("MaxPayloadSize", "is negative")
-	case c.MaxChannelsPerClient < 0:
-		return bad("MaxChannelsPerClient", "is negative")
-	case c.QueueSize < 0:
-		return bad("QueueSize", "is negative")
-	case c.QueueMaxBytes < 0:
-		return bad("QueueMaxBytes", "is negative")
-	case c.HistoryTTL < 0:
-		return bad("HistoryTTL", "is negative")
-	case c.HistoryMaxBytes < 0:
-		return bad("HistoryMaxBytes", "is negative")
-	case c.Retry < 0:
-		return bad("Retry", "is negative")
-	case c.CleanupInterval < 0:
-		return bad("CleanupInterval", "is negative")
-	case c.HeartbeatInterval > 0 && c.HeartbeatInterval < time.Millisecond:
-		return bad("HeartbeatInterval", "is under 1ms")
-	case c.CleanupInterval > 0 && c.CleanupInterval < time.Millisecond:
-		return bad("CleanupInterval", "is under 1ms")
-	case c.Timeout > 0 && c.Timeout < minTimeout:
-		return bad("Timeout", "is under "+minTimeout.String()+": streams would end before they deliver")
-	case c.Retry > 0 && c.Retry < time.Millisecond:
-		return bad("Retry", "is under 1ms")
-	}
-	for i, p := range c.TrustOriginPatterns {
-		if p == nil {
-			return bad("TrustOriginPatterns["+strconv.Itoa(i)+"]", "is nil")
-		}
-	}
-	for i, o := range c.TrustOrigins {
-		switch u, err := url.Parse(o); {
-		case o == "":
-			return bad("TrustOrigins["+strconv.Itoa(i)+"]", "is empty")
-		case err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil:
-			return bad("TrustOrigins["+strconv.Itoa(i)+"]", strconv.Quote(o)+" is not an origin: write scheme://host[:port], as https://app.example.com")
-		}
-	}
-	return nil
-}
+func (c Config) Validate() error { return c.core().Validate() }
 
-// withDefaults returns c with zero fields set to their defaults and
-// "negative disables" fields normalised to zero meaning off.
-func (c Config) withDefaults() Config {
-	def := func(d *time.Duration, v time.Duration) {
-		switch {
-		case *d == 0:
-			*d = v
-		case *d < 0:
-			*d = 0
+// core returns the hub's configuration with the hooks turned into
+// net/http ones, which find the echo.Context in the request (Hub.Handler
+// puts it there).
+func (c Config) core() ssevent.Config {
+	cc := ssevent.Config{
+		Timeout:               c.Timeout,
+		HeartbeatInterval:     c.HeartbeatInterval,
+		DisableHeartbeat:      c.DisableHeartbeat,
+		MaxPayloadSize:        c.MaxPayloadSize,
+		MaxChannelsPerClient:  c.MaxChannelsPerClient,
+		MaxTotalConnections:   c.MaxTotalConnections,
+		DisableDefaultChannel: c.DisableDefaultChannel,
+		CleanupInterval:       c.CleanupInterval,
+		TrustOrigins:          c.TrustOrigins,
+		TrustOriginPatterns:   c.TrustOriginPatterns,
+		Retry:                 c.Retry,
+		HistorySize:           c.HistorySize,
+		HistoryTTL:            c.HistoryTTL,
+		HistoryMaxBytes:       c.HistoryMaxBytes,
+		ResumeWindow:          c.ResumeWindow,
+		QueueSize:             c.QueueSize,
+		QueueMaxBytes:         c.QueueMaxBytes,
+		WriteTimeout:          c.WriteTimeout,
+		ReconnectJitter:       c.ReconnectJitter,
+		DisableTakeover:       c.DisableTakeover,
+		Broker:                c.Broker,
+		Logger:                c.Logger,
+	}
+	if c.OnConnect != nil {
+		cc.OnConnect = func(r *http.Request) error { return coreError(c.OnConnect(contextOf(r))) }
+	}
+	if c.Identify != nil {
+		cc.Identify = func(r *http.Request) (string, error) {
+			id, err := c.Identify(contextOf(r))
+			return id, coreError(err)
 		}
 	}
-	def(&c.Timeout, DefaultTimeout)
-	def(&c.HeartbeatInterval, DefaultHeartbeatInterval)
-	if c.DisableHeartbeat {
-		c.HeartbeatInterval = 0
-	}
-	def(&c.ResumeWindow, DefaultResumeWindow)
-	def(&c.WriteTimeout, DefaultWriteTimeout)
-	if c.MaxPayloadSize == 0 {
-		c.MaxPayloadSize = DefaultMaxPayloadSize
-	}
-	if c.MaxChannelsPerClient == 0 {
-		c.MaxChannelsPerClient = DefaultMaxChannelsPerClient
-	}
-	switch {
-	case c.MaxTotalConnections == 0:
-		c.MaxTotalConnections = DefaultMaxTotalConnections
-	case c.MaxTotalConnections < 0:
-		c.MaxTotalConnections = int(^uint(0) >> 1)
-	}
-	if c.Retry == 0 {
-		c.Retry = DefaultRetry
-	}
-	switch {
-	case c.HistorySize == 0:
-		c.HistorySize = DefaultHistorySize
-	case c.HistorySize < 0:
-		c.HistorySize = 0
-	}
-	if c.HistoryTTL == 0 {
-		c.HistoryTTL = DefaultHistoryTTL
-	}
-	if c.HistoryMaxBytes == 0 {
-		c.HistoryMaxBytes = DefaultHistoryMaxBytes
-	}
-	if c.QueueSize == 0 {
-		c.QueueSize = DefaultQueueSize
-	}
-	if c.QueueMaxBytes == 0 {
-		c.QueueMaxBytes = DefaultQueueMaxBytes
-	}
-	def(&c.ReconnectJitter, DefaultReconnectJitter)
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	if len(c.TrustOriginPatterns) > 0 {
-		anchored := make([]*regexp.Regexp, len(c.TrustOriginPatterns))
-		for i, p := range c.TrustOriginPatterns {
-			anchored[i] = regexp.MustCompile(`^(?:` + p.String() + `)$`)
+	if c.OnSubscribe != nil {
+		cc.OnSubscribe = func(clientID, channel string, r *http.Request) error {
+			return coreError(c.OnSubscribe(clientID, channel, contextOf(r)))
 		}
-		c.TrustOriginPatterns = anchored
 	}
-	return c
+	return cc
 }

@@ -25,8 +25,8 @@ import (
 func bothPaths(t *testing.T, fn func(t *testing.T, detached bool)) {
 	for _, detached := range []bool{true, false} {
 		t.Run(fmt.Sprintf("detached=%v", detached), func(t *testing.T) {
-			prev := server.SetDetach(detached)
-			t.Cleanup(func() { server.SetDetach(prev) })
+			prev := forceStandard.Swap(!detached)
+			t.Cleanup(func() { forceStandard.Store(prev) })
 			fn(t, detached)
 		})
 	}
@@ -36,7 +36,7 @@ func TestStreamPathsOrderAndClose(t *testing.T) {
 	bothPaths(t, func(t *testing.T, detached bool) {
 		ts := newTestServer(t, server.Config{HeartbeatInterval: -1})
 		c := ts.connect(t, url.Values{"channels": {"a"}})
-		eventually(t, func() bool { return server.IsDetached(ts.hub, c.id()) == detached }, "the stream's path")
+		eventually(t, func() bool { return takenOver(c.resp) == detached }, "the stream's path")
 		for i := range 200 {
 			require.NoError(t, ts.hub.Send("a", i))
 		}
@@ -61,7 +61,7 @@ func TestStreamPathsHeartbeatAndTimeout(t *testing.T) {
 	bothPaths(t, func(t *testing.T, detached bool) {
 		ts := newTestServer(t, server.Config{HeartbeatInterval: 20 * time.Millisecond, Timeout: time.Second})
 		c := ts.connect(t, nil)
-		eventually(t, func() bool { return server.IsDetached(ts.hub, c.id()) == detached }, "the stream's path")
+		eventually(t, func() bool { return takenOver(c.resp) == detached }, "the stream's path")
 		require.Equal(t, shared.EventHeartbeat, c.nextAny().Name)
 		c.ended()
 		eventually(t, func() bool { return ts.hub.ClientCount() == 0 }, "the stream to be detached")
@@ -134,7 +134,7 @@ func TestStreamPathsWriteDeadline(t *testing.T) {
 
 // A server ReadTimeout must not end detached streams.
 func TestStreamPathsServerReadTimeout(t *testing.T) {
-	hub := server.New(server.Config{HeartbeatInterval: -1})
+	hub := newHub(server.Config{HeartbeatInterval: -1})
 	ts := serveHub(t, hub, func(_ *echo.Echo, srv *httptest.Server) { srv.Config.ReadTimeout = 100 * time.Millisecond })
 	c := ts.connect(t, nil)
 	time.Sleep(300 * time.Millisecond)
@@ -152,7 +152,7 @@ func (w flushWriter) Flush() { http.NewResponseController(w.ResponseWriter).Flus
 func TestStreamPathsHeadersAndWrappedWriter(t *testing.T) {
 	bothPaths(t, func(t *testing.T, detached bool) {
 		for _, wrap := range []bool{false, true} {
-			hub := server.New(server.Config{HeartbeatInterval: -1})
+			hub := newHub(server.Config{HeartbeatInterval: -1})
 			ts := serveHub(t, hub, func(e *echo.Echo, _ *httptest.Server) {
 				e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 					return func(c echo.Context) error {
@@ -171,7 +171,7 @@ func TestStreamPathsHeadersAndWrappedWriter(t *testing.T) {
 			require.Equal(t, "text/event-stream", c.resp.Header.Get("Content-Type"))
 			require.Equal(t, []string{"chunked"}, c.resp.TransferEncoding)
 			want := detached && !wrap
-			eventually(t, func() bool { return server.IsDetached(hub, c.id()) == want }, "the stream's path")
+			eventually(t, func() bool { return takenOver(c.resp) == want }, "the stream's path")
 			require.NoError(t, hub.Send(shared.DefaultChannel, 1))
 			c.expectNext(shared.DefaultChannel, "1")
 			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)

@@ -36,7 +36,7 @@ func TestNothingLostUnderFaults(t *testing.T) {
 		messages = 5000
 		perChan  = messages / channels
 	)
-	hub := server.New(server.Config{HistorySize: messages, QueueSize: 4096, Logger: discardLogger()})
+	hub := newHub(server.Config{HistorySize: messages, QueueSize: 4096, Logger: discardLogger()})
 	e := echo.New()
 	e.Any("/events", hub.Handler)
 	srv := httptest.NewUnstartedServer(e)

@@ -171,7 +171,7 @@ func TestTrustOrigins(t *testing.T) {
 }
 
 func TestStreamingUnsupported(t *testing.T) {
-	hub := server.New(server.Config{})
+	hub := newHub(server.Config{})
 	t.Cleanup(func() { _ = hub.Close(t.Context()) })
 	e := echo.New()
 	// A middleware that hides the flusher, as a buffering wrapper would.

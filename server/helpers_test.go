@@ -72,7 +72,7 @@ func (ts *testServer) remember(c shared.Connected) {
 
 func newTestServer(t testing.TB, cfg server.Config) *testServer {
 	t.Helper()
-	return serveHub(t, server.New(cfg), nil)
+	return serveHub(t, newHub(cfg), nil)
 }
 
 // serveHub mounts hub on /events of an Echo app served on 127.0.0.1; setup,

@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func (ts *testServer) addr() string { return ts.srv.Listener.Addr().String() }
 // needs.
 func newTestServerSendBuffer(t testing.TB, cfg server.Config, sendBuf int) *testServer {
 	t.Helper()
-	return serveHub(t, server.New(cfg), func(_ *echo.Echo, srv *httptest.Server) {
+	return serveHub(t, newHub(cfg), func(_ *echo.Echo, srv *httptest.Server) {
 		srv.Listener = sendBufferListener{srv.Listener, sendBuf}
 	})
 }
@@ -312,7 +313,32 @@ func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 // standardPath reports whether this run serves HTTP/1.1 streams on the
 // standard path only (SSEVENT_STANDARD_PATH=1, export_test.go).
-func standardPath() bool { return os.Getenv("SSEVENT_STANDARD_PATH") != "" }
+func standardPath() bool { return os.Getenv("SSEVENT_STANDARD_PATH") != "" || forceStandard.Load() }
+
+// forceStandard puts the hubs made by newHub on the standard path, as
+// SSEVENT_STANDARD_PATH=1 does for the whole run (bothPaths sets it).
+var forceStandard atomic.Bool
+
+// newHub is server.New, on the standard path when standardPath says so.
+func newHub(cfg server.Config) *server.Hub {
+	if standardPath() {
+		cfg.DisableTakeover = true
+	}
+	return server.New(cfg)
+}
+
+// newHubErr is server.NewHub, on the standard path when standardPath says
+// so.
+func newHubErr(cfg server.Config) (*server.Hub, error) {
+	if standardPath() {
+		cfg.DisableTakeover = true
+	}
+	return server.NewHub(cfg)
+}
+
+// takenOver reports whether a stream was taken over from net/http: those
+// say Connection: close.
+func takenOver(resp *http.Response) bool { return resp.Close }
 
 // liveServer is a hub behind Echo behind a real http.Server on a 127.0.0.1
 // listener, started either with Serve or with Echo's Start, so that a test
@@ -327,7 +353,7 @@ type liveServer struct {
 
 func startLive(t *testing.T, cfg server.Config, viaEcho bool, mw ...echo.MiddlewareFunc) *liveServer {
 	t.Helper()
-	hub := server.New(cfg)
+	hub := newHub(cfg)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Use(mw...)

@@ -32,8 +32,8 @@ func TestHostileSteadyReaderOutlastsWriteTimeout(t *testing.T) {
 			name = "detached"
 		}
 		t.Run(name, func(t *testing.T) {
-			prev := server.SetDetach(detached)
-			t.Cleanup(func() { server.SetDetach(prev) })
+			prev := forceStandard.Swap(!detached)
+			t.Cleanup(func() { forceStandard.Store(prev) })
 			ts := newTestServerSendBuffer(t, server.Config{
 				HeartbeatInterval: -1,
 				WriteTimeout:      writeTimeout,

@@ -2,77 +2,19 @@ package server
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"log/slog"
+	"errors"
 	"net/http"
-	"slices"
-	"strconv"
-	"sync"
-	"sync/atomic"
-	"time"
 
-	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
 
-	"github.com/ssevent/ssevent/shared"
+	"github.com/ssevent/ssevent"
 )
 
-// Hub holds the clients, their channels and streams, and publishes events
-// to them. Create it with New; all methods are safe for concurrent use.
+// Hub is the ssevent hub mounted in Echo v4: the core hub of package
+// ssevent with an echo.HandlerFunc, and hooks that see the echo.Context.
+// Create it with New; all methods are safe for concurrent use.
 type Hub struct {
-	cfg    Config
-	log    *slog.Logger
-	broker Broker
-	// cluster is broker when it is a ClusterBroker: hub_cluster.go.
-	cluster ClusterBroker
-
-	mu       sync.RWMutex
-	clients  map[string]*session              // by id; attached or waiting to resume
-	subs     map[string]map[*session]struct{} // channel -> subscribers
-	attached map[*stream]struct{}
-	waiting  int // sessions without a stream, kept for resumption
-	closed   bool
-	// delivered is the id of the last message fanned out. Written under
-	// mu's read lock by the broker's single delivery call at a time, read
-	// under the write lock.
-	delivered atomic.Uint64
-
-	streams sync.WaitGroup // one per open stream
-	replays sync.WaitGroup // one per replay in progress
-	bg      sync.WaitGroup // heartbeat, cleanup and probe loops, server watches
-	quit    chan struct{}
-	// ctx ends with the hub: the replays' history reads use it.
-	ctx    context.Context
-	cancel context.CancelFunc
-	// pool drains the detached streams (detach.go).
-	pool writerPool
-	// servers are the http.Servers streams came through, each watched
-	// for its shutdown (shutdown.go). Guarded by mu.
-	servers map[*http.Server]*shutdownWatch
-}
-
-// session is a client: its id and channels, kept across streams while it
-// may resume.
-type session struct {
-	id string
-
-	// Guarded by Hub.mu.
-	channels map[string]struct{}
-	stream   *stream     // nil while waiting to resume
-	expiry   *time.Timer // runs while waiting
-	expGen   uint64      // tells a stale expiry callback from the current one
-	gone     bool        // forgotten: no longer in Hub.clients
-
-	// owner and keyHash bind the session to whoever opened it (owner.go).
-	// Set once, when the session is made.
-	owner   string
-	keyHash []byte
-
-	// cursor is the id up to which the session has been served: the
-	// last event written to its stream, or the hub's delivery position
-	// when the stream was attached. A resumption without Last-Event-ID
-	// replays from it. Atomic use only.
-	cursor uint64
+	core *ssevent.Hub
 }
 
 // New returns a Hub configured by cfg, with zero fields set to their
@@ -88,54 +30,77 @@ func New(cfg Config) *Hub {
 
 // NewHub is New returning the error instead of panicking.
 func NewHub(cfg Config) (*Hub, error) {
-	if err := cfg.Validate(); err != nil {
+	core, err := ssevent.NewHub(cfg.core())
+	if err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
-	h := &Hub{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		broker:   cfg.Broker,
-		clients:  make(map[string]*session),
-		subs:     make(map[string]map[*session]struct{}),
-		attached: make(map[*stream]struct{}),
-		quit:     make(chan struct{}),
-		servers:  make(map[*http.Server]*shutdownWatch),
+	return &Hub{core: core}, nil
+}
+
+// Core returns the framework-free hub underneath, whose methods take a
+// context.Context, and which is also an http.Handler.
+func (h *Hub) Core() *ssevent.Hub { return h.core }
+
+// contextKey is the request context key of the echo.Context of a request
+// the hub serves.
+type contextKey struct{}
+
+// Handler is the hub's echo.HandlerFunc: mount it for GET and POST on one
+// route, e.Any("/events", hub.Handler). GET opens an event stream and
+// returns when the stream ends, so that Echo's middleware (Logger,
+// Recover, tracing) sees the whole stream; POST subscribes and
+// unsubscribes; other methods get 405. Refusals are JSON {"error",
+// "message"} bodies written here; Handler returns nil for them, so Echo's
+// error handler does not rewrite them.
+func (h *Hub) Handler(c echo.Context) error {
+	r := c.Request()
+	r = r.WithContext(context.WithValue(r.Context(), contextKey{}, c))
+	c.SetRequest(r)
+	h.core.ServeHTTP(response{c.Response()}, r)
+	return nil
+}
+
+// response is Echo's Response, told the bytes the hub writes beneath it
+// so that Echo's Logger counts a stream's bytes. Writes go through Echo's
+// Response (its hooks, status and size); flushes, deadlines and the
+// takeover reach the writer beneath it through Unwrap, as Echo's own
+// Flush would, but with an error where Echo's panics.
+type response struct{ r *echo.Response }
+
+func (w response) Header() http.Header         { return w.r.Header() }
+func (w response) WriteHeader(code int)        { w.r.WriteHeader(code) }
+func (w response) Write(b []byte) (int, error) { return w.r.Write(b) }
+
+// Unwrap returns the writer beneath Echo's Response.
+func (w response) Unwrap() http.ResponseWriter { return w.r.Writer }
+
+// CountBypassed implements ssevent.BypassCounter.
+func (w response) CountBypassed(n int64) { w.r.Size += n }
+
+// contextOf returns the echo.Context Handler stored in r.
+func contextOf(r *http.Request) echo.Context {
+	c, _ := r.Context().Value(contextKey{}).(echo.Context)
+	return c
+}
+
+// coreError turns an *echo.HTTPError a hook returned into the core's
+// *ssevent.HTTPError; other errors are returned as they are.
+func coreError(err error) error {
+	var he *echo.HTTPError
+	if err == nil || !errors.As(err, &he) {
+		return err
 	}
-	h.ctx, h.cancel = context.WithCancel(context.Background())
-	if h.broker == nil {
-		h.broker = newMemoryBroker()
-	}
-	opts := BrokerOptions{HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL, HistoryMaxBytes: cfg.HistoryMaxBytes, ResumeWindow: cfg.ResumeWindow}
-	if p, ok := h.broker.(Positioner); ok {
-		h.delivered.Store(p.Position())
-	}
-	if err := h.startBroker(opts); err != nil {
-		return nil, fmt.Errorf("ssevent: starting the broker: %w", err)
-	}
-	if cfg.HeartbeatInterval > 0 {
-		h.bg.Add(1)
-		go h.every(cfg.HeartbeatInterval, h.heartbeat)
-	}
-	if cfg.CleanupInterval > 0 {
-		h.bg.Add(1)
-		go h.every(cfg.CleanupInterval, h.cleanup(cfg.CleanupInterval))
-	}
-	h.bg.Add(1)
-	go h.every(probeInterval, h.probe())
-	return h, nil
+	msg, _ := he.Message.(string)
+	return &ssevent.HTTPError{Code: he.Code, Message: msg}
 }
 
 // Send publishes data, encoded as JSON, to the subscribers of channel as a
 // "message" event with data {"channel": channel, "payload": data}. It
 // returns once the event is queued for every subscriber; clients that are
-// reconnecting get it by replay. Sending to a channel without subscribers is
-// not an error.
+// reconnecting get it by replay. Sending to a channel without subscribers
+// is not an error. Core().Send takes a context.
 func (h *Hub) Send(channel string, data any) error {
-	if err := shared.ValidChannel(channel); err != nil {
-		return err
-	}
-	return h.publish(Topic{Kind: TopicChannel, Name: channel}, "", data)
+	return h.core.Send(context.Background(), channel, data)
 }
 
 // SendTo publishes data to one client. Without an event name it arrives as
@@ -143,237 +108,21 @@ func (h *Hub) Send(channel string, data any) error {
 // as that event with data being the payload JSON. A client that is
 // reconnecting within the resume window gets it when it resumes.
 func (h *Hub) SendTo(clientID string, data any, event ...string) error {
-	name, err := eventName(event)
-	if err != nil {
-		return err
-	}
-	ok, err := h.knows(context.Background(), clientID)
-	switch {
-	case err != nil:
-		return err
-	case !ok:
-		return ErrUnknownClient
-	}
-	return h.publish(Topic{Kind: TopicClient, Name: clientID}, name, data)
+	return h.core.SendTo(context.Background(), clientID, data, event...)
 }
 
 // Broadcast publishes data to every client, as SendTo does for one.
 func (h *Hub) Broadcast(data any, event ...string) error {
-	name, err := eventName(event)
-	if err != nil {
-		return err
-	}
-	return h.publish(Topic{Kind: TopicAll}, name, data)
-}
-
-func eventName(event []string) (string, error) {
-	switch {
-	case len(event) == 0 || event[0] == "" || event[0] == shared.EventMessage:
-		if len(event) > 1 {
-			return "", fmt.Errorf("%w: more than one event name", ErrInvalidEvent)
-		}
-		return "", nil
-	case len(event) > 1:
-		return "", fmt.Errorf("%w: more than one event name", ErrInvalidEvent)
-	}
-	return event[0], shared.ValidEventName(event[0])
-}
-
-func (h *Hub) publish(t Topic, event string, data any) error {
-	payload, err := json.Marshal(data)
-	if err != nil {
-		return fmt.Errorf("ssevent: encoding the payload: %w", err)
-	}
-	if len(payload) > h.cfg.MaxPayloadSize {
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, len(payload), h.cfg.MaxPayloadSize)
-	}
-	h.mu.RLock()
-	closed := h.closed
-	h.mu.RUnlock()
-	if closed {
-		return ErrClosed
-	}
-	_, err = h.broker.Publish(context.Background(), Message{Topic: t, Event: event, Data: payload})
-	return err
-}
-
-// deliver is the broker's callback: encode once, queue for every recipient.
-// The recipients are listed under the read lock and queued to after it is
-// released, so that subscribing and connecting do not wait for a fan-out.
-// The broker calls deliver one message at a time, which keeps each
-// stream's queue in id order; a stream that ended meanwhile gets a frame
-// nobody writes, and a stream attached meanwhile starts after this id
-// (h.delivered), or replays it from the history, where it already is.
-func (h *Hub) deliver(m Message) {
-	f := h.frameOf(m)
-	h.mu.RLock()
-	h.delivered.Store(m.ID)
-	switch m.Topic.Kind {
-	case TopicChannel:
-		to := fanoutPool.Get().(*[]*stream)
-		for s := range h.subs[m.Topic.Name] {
-			if s.stream != nil {
-				*to = append(*to, s.stream)
-			}
-		}
-		h.mu.RUnlock()
-		fanout(to, f)
-	case TopicClient:
-		if s := h.clients[m.Topic.Name]; s != nil && s.stream != nil {
-			s.stream.enqueue(f)
-		}
-		h.mu.RUnlock()
-	case TopicAll:
-		to := fanoutPool.Get().(*[]*stream)
-		for st := range h.attached {
-			*to = append(*to, st)
-		}
-		h.mu.RUnlock()
-		fanout(to, f)
-	default:
-		h.mu.RUnlock()
-	}
-}
-
-// fanoutPool holds the recipient lists of deliveries in progress.
-var fanoutPool = sync.Pool{New: func() any { return new([]*stream) }}
-
-// fanout queues f on every stream of *to, then recycles the list.
-func fanout(to *[]*stream, f *frame) {
-	for _, st := range *to {
-		st.enqueue(f)
-	}
-	clear(*to)
-	*to = (*to)[:0]
-	fanoutPool.Put(to)
-}
-
-// enqueueAll queues f on every attached stream.
-func (h *Hub) enqueueAll(f *frame) {
-	to := fanoutPool.Get().(*[]*stream)
-	h.mu.RLock()
-	for st := range h.attached {
-		*to = append(*to, st)
-	}
-	h.mu.RUnlock()
-	fanout(to, f)
-}
-
-// frameOf returns the wire form of m: the one the broker keeps with it, or
-// a new one.
-func (h *Hub) frameOf(m Message) *frame {
-	if m.frame != nil {
-		return m.frame
-	}
-	return encodeMessage(m, h.epoch())
-}
-
-// encodeMessage returns the wire form of m, shared by all its recipients,
-// with its id in epoch.
-func encodeMessage(m Message, epoch string) *frame {
-	size := len(m.Data) + len(m.Event) + len(m.Topic.Name) + len(epoch) + 88
-	b := make([]byte, 0, size)
-	b = append(b, "id: "...)
-	b = shared.EventID{Epoch: epoch, Seq: m.ID}.Append(b)
-	if m.Event == "" {
-		b = append(b, "\nevent: message\ndata: "...)
-		ch := []byte(`""`)
-		if m.Topic.Kind == TopicChannel {
-			ch = appendJSONName(make([]byte, 0, len(m.Topic.Name)+2), m.Topic.Name)
-		}
-		b = shared.AppendEnvelope(b, ch, m.Data)
-		b = append(b, '\n', '\n')
-	} else {
-		b = append(b, "\nevent: "...)
-		b = append(b, m.Event...)
-		b = append(b, "\ndata: "...)
-		b = append(b, m.Data...) // JSON from json.Marshal holds no line break
-		b = append(b, '\n', '\n')
-	}
-	return &frame{id: m.ID, b: b}
-}
-
-// payload returns the n bytes of payload JSON inside f, the frame of m:
-// every frame ends with them, then the closing brace of an envelope (for
-// a message without an event name), then the blank line.
-func (f *frame) payload(m *Message, n int) []byte {
-	end := len(f.b) - 2
-	if m.Event == "" {
-		end--
-	}
-	return f.b[end-n : end : end]
-}
-
-// appendJSONName quotes a validated channel name as a JSON string. Names
-// hold no control characters, so only quote and backslash need escaping.
-func appendJSONName(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '"' || c == '\\' {
-			dst = append(dst, '\\')
-		}
-		dst = append(dst, s[i])
-	}
-	return append(dst, '"')
+	return h.core.Broadcast(context.Background(), data, event...)
 }
 
 // Subscribe adds channels to a client's set, bypassing OnSubscribe, and
-// tells the client its new set (a "channels" event). It is all or nothing: an invalid name (ErrInvalidChannel), an unknown client
+// tells the client its new set (a "channels" event). It is all or nothing:
+// an invalid name (ErrInvalidChannel), an unknown client
 // (ErrUnknownClient) or a set over the limit (ErrTooManyChannels) changes
 // nothing.
 func (h *Hub) Subscribe(clientID string, channels ...string) error {
-	for _, ch := range channels {
-		if err := shared.ValidChannel(ch); err != nil {
-			return err
-		}
-	}
-	_, err := h.subscribe(clientID, channels, true)
-	return err
-}
-
-// subscribe applies a subscription and returns the resulting set. notify
-// tells the client of its new set (a change it did not ask for itself).
-func (h *Hub) subscribe(clientID string, channels []string, notify bool) ([]string, error) {
-	if h.cluster != nil {
-		return h.clusterUpdate(CommandSubscribe, clientID, channels)
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return nil, ErrClosed
-	}
-	s := h.clients[clientID]
-	if s == nil {
-		return nil, ErrUnknownClient
-	}
-	n := len(s.channels)
-	for i, ch := range channels {
-		if _, ok := s.channels[ch]; !ok && !slices.Contains(channels[:i], ch) {
-			n++
-		}
-	}
-	if n > h.cfg.MaxChannelsPerClient {
-		return nil, fmt.Errorf("%w: %d channels, limit %d", ErrTooManyChannels, n, h.cfg.MaxChannelsPerClient)
-	}
-	for _, ch := range channels {
-		h.joinLocked(s, ch)
-	}
-	list := s.channelList()
-	if notify {
-		h.notifyChannelsLocked(s, list)
-	}
-	return list, nil
-}
-
-// notifyChannelsLocked tells s's client its channel set changed, so that
-// its own list stays true (and its next reconnect asks for the same).
-func (h *Hub) notifyChannelsLocked(s *session, list []string) {
-	if s.stream == nil {
-		return
-	}
-	data, _ := json.Marshal(shared.Channels{Channels: list})
-	b, _ := shared.AppendEvent(nil, &shared.Event{Name: shared.EventChannels, Data: data})
-	s.stream.enqueue(&frame{b: b})
+	return h.core.Subscribe(context.Background(), clientID, channels...)
 }
 
 // Unsubscribe removes channels from a client's set, and tells the client
@@ -382,433 +131,26 @@ func (h *Hub) notifyChannelsLocked(s *session, list []string) {
 // forgotten (it cannot resume). Unsubscribing a channel not held is not an
 // error.
 func (h *Hub) Unsubscribe(clientID string, channels ...string) error {
-	_, err := h.unsubscribe(clientID, channels, true)
-	return err
-}
-
-func (h *Hub) unsubscribe(clientID string, channels []string, notify bool) ([]string, error) {
-	if h.cluster != nil {
-		return h.clusterUpdate(CommandUnsubscribe, clientID, channels)
-	}
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		return nil, ErrClosed
-	}
-	s := h.clients[clientID]
-	if s == nil {
-		h.mu.Unlock()
-		return nil, ErrUnknownClient
-	}
-	if len(channels) == 0 {
-		forget := h.endSessionLocked(s)
-		h.mu.Unlock()
-		h.forgetTopics(forget)
-		return nil, nil
-	}
-	for _, ch := range channels {
-		h.leaveLocked(s, ch)
-	}
-	list := s.channelList()
-	if notify {
-		h.notifyChannelsLocked(s, list)
-	}
-	h.mu.Unlock()
-	return list, nil
+	return h.core.Unsubscribe(context.Background(), clientID, channels...)
 }
 
 // ClientCount returns the number of open streams. With a ClusterBroker it
 // counts the streams of every live hub, as their presence last told.
-func (h *Hub) ClientCount() int {
-	if h.cluster != nil {
-		return h.clusterClientCount()
-	}
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return len(h.attached)
-}
+func (h *Hub) ClientCount() int { return h.core.ClientCount(context.Background()) }
 
 // ClientsByChannel returns the ids of the clients with an open stream that
 // are subscribed to channel, sorted. With a ClusterBroker it lists those
 // of every live hub, as their presence last told.
 func (h *Hub) ClientsByChannel(channel string) []string {
-	if h.cluster != nil {
-		if ids, ok := h.clusterClientsByChannel(channel); ok {
-			return ids
-		}
-	}
-	h.mu.RLock()
-	ids := make([]string, 0, len(h.subs[channel]))
-	for s := range h.subs[channel] {
-		if s.stream != nil {
-			ids = append(ids, s.id)
-		}
-	}
-	h.mu.RUnlock()
-	slices.Sort(ids)
-	return ids
+	return h.core.ClientsByChannel(context.Background(), channel)
 }
 
 // ClearClients disconnects every client and forgets every session (of
 // every hub, with a ClusterBroker).
-func (h *Hub) ClearClients() {
-	if h.cluster != nil {
-		h.clusterClear()
-		return
-	}
-	h.mu.Lock()
-	var forget []string
-	for _, s := range h.clients {
-		forget = append(forget, h.endSessionLocked(s)...)
-	}
-	h.mu.Unlock()
-	h.forgetTopics(forget)
-}
-
-// endSessionLocked ends s's stream, if any, and forgets s. It returns the
-// topics whose history to drop once the lock is released.
-func (h *Hub) endSessionLocked(s *session) []string {
-	if st := s.stream; st != nil {
-		st.kick(reasonEnded)
-		h.detachLocked(st)
-	}
-	return h.forgetLocked(s)
-}
-
-// forgetLocked removes s from the registry.
-func (h *Hub) forgetLocked(s *session) []string {
-	if s.gone {
-		return nil
-	}
-	s.gone = true
-	if s.expiry != nil {
-		s.expiry.Stop()
-		s.expiry = nil
-		h.waiting--
-	}
-	for ch := range s.channels {
-		h.leaveLocked(s, ch)
-	}
-	delete(h.clients, s.id)
-	return []string{s.id}
-}
-
-func (h *Hub) forgetTopics(ids []string) {
-	if h.cluster != nil {
-		return // the cluster drops private history when a session ends
-	}
-	for _, id := range ids {
-		if err := h.broker.Forget(context.Background(), Topic{Kind: TopicClient, Name: id}); err != nil {
-			h.log.Warn("ssevent: dropping a client's history", "client", id, "err", err)
-		}
-	}
-}
-
-func (h *Hub) joinLocked(s *session, ch string) {
-	if _, ok := s.channels[ch]; ok {
-		return
-	}
-	s.channels[ch] = struct{}{}
-	set := h.subs[ch]
-	if set == nil {
-		set = make(map[*session]struct{})
-		h.subs[ch] = set
-	}
-	set[s] = struct{}{}
-}
-
-func (h *Hub) leaveLocked(s *session, ch string) {
-	if _, ok := s.channels[ch]; !ok {
-		return
-	}
-	delete(s.channels, ch)
-	if set := h.subs[ch]; set != nil {
-		delete(set, s)
-		if len(set) == 0 {
-			delete(h.subs, ch)
-		}
-	}
-}
-
-func (s *session) channelList() []string {
-	out := make([]string, 0, len(s.channels))
-	for ch := range s.channels {
-		out = append(out, ch)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// openRequest is what a GET asks for, after validation and hooks.
-type openRequest struct {
-	resumeID string   // session to resume; "" for a new one
-	newID    string   // the id of a new session
-	channels []string // for a new session, already approved
-	after    uint64   // the client's last event id, placed; 0 for none
-	unplaced bool     // the client sent a last event id the hub cannot place
-	lastID   string   // the last event id the client sent, for a gap event
-	srv      *http.Server
-	owner    string   // the identity of a new session's request
-	key      string   // the key of a new anonymous session
-	drop     []string // channels a resumed session may no longer hold
-}
-
-// errNoResume means the session to resume is gone; the caller runs the
-// subscribe hooks and opens a new session instead.
-var errNoResume = fmt.Errorf("ssevent: session not resumable")
-
-// open attaches a new stream to a new or resumed session. It returns the
-// stream, whether a session was resumed, the channel set, and the id after
-// which to replay (0: no replay). A resumed session whose client sent no
-// last event id replays from the last event written to its previous
-// stream, the best the server knows. A stream with a replay due starts
-// replaying (replay.go): live events wait until it has caught up. A client
-// whose last event id cannot be placed gets a gap event first, and every
-// event from the hub's position on.
-func (h *Hub) open(req openRequest) (st *stream, resumed bool, set []string, after uint64, err error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return nil, false, nil, 0, ErrClosed
-	}
-	var s *session
-	if req.resumeID != "" {
-		s = h.clients[req.resumeID]
-		if s == nil {
-			return nil, false, nil, 0, errNoResume
-		}
-	}
-	if (s == nil || s.stream == nil) && len(h.attached) >= h.cfg.MaxTotalConnections {
-		return nil, false, nil, 0, ErrTooManyConnections
-	}
-	after = req.after
-	resumed = s != nil
-	if resumed && after == 0 && !req.unplaced {
-		after = atomic.LoadUint64(&s.cursor)
-	}
-	if s == nil {
-		id := req.newID
-		if id == "" {
-			id = uuid.NewString()
-		}
-		s = &session{id: id, channels: make(map[string]struct{}), owner: req.owner}
-		if req.key != "" {
-			s.keyHash = hashKey(req.key)
-		}
-		h.clients[s.id] = s
-		if !h.cfg.DisableDefaultChannel {
-			h.joinLocked(s, shared.DefaultChannel)
-		}
-		for _, ch := range req.channels {
-			h.joinLocked(s, ch)
-		}
-	} else {
-		if old := s.stream; old != nil {
-			old.kick(reasonTakenOver)
-			h.detachLocked(old)
-		} else if s.expiry != nil {
-			s.expiry.Stop()
-			s.expiry = nil
-			h.waiting--
-		}
-		for _, ch := range req.drop {
-			h.leaveLocked(s, ch)
-		}
-	}
-	// Everything up to the delivery position went out before this stream
-	// existed; everything after it reaches the stream live or by replay.
-	pos := h.delivered.Load()
-	if atomic.LoadUint64(&s.cursor) < pos {
-		atomic.StoreUint64(&s.cursor, max(pos, after))
-	}
-	st = newStream(h, s)
-	st.srv = req.srv
-	st.start = atomic.LoadUint64(&s.cursor)
-	switch {
-	case after > 0:
-		st.replaying, st.lastID, st.start = true, after, after
-		st.room = make(chan struct{}, 1)
-	case req.unplaced:
-		st.lastID, st.start = pos, pos
-		st.pushLocked(gapFrame(req.lastID, s.channelList()))
-		st.wake <- struct{}{} // the standard path's writer writes it after connected
-	}
-	s.stream = st
-	h.attached[st] = struct{}{}
-	h.streams.Add(1)
-	return st, resumed, s.channelList(), after, nil
-}
-
-// closeStream detaches st once its writer has returned, keeping its session
-// for resumption unless the stream's end forgets it.
-func (h *Hub) closeStream(st *stream) {
-	defer h.streams.Done()
-	h.mu.Lock()
-	h.detachLocked(st)
-	s := st.sess
-	var forget []string
-	if !s.gone && s.stream == nil && s.expiry == nil {
-		if st.reason.forgets() || h.closed || h.cfg.ResumeWindow <= 0 || h.waiting >= h.cfg.MaxTotalConnections {
-			forget = h.forgetLocked(s)
-		} else {
-			h.waiting++
-			s.expGen++
-			gen := s.expGen
-			s.expiry = time.AfterFunc(h.cfg.ResumeWindow, func() { h.expire(s, gen) })
-		}
-	}
-	h.mu.Unlock()
-	h.forgetTopics(forget)
-	h.clusterClosed(st, forget != nil)
-	if st.reason.notable() {
-		h.log.Info("ssevent: stream ended", "client", s.id, "reason", st.reason.String())
-	} else {
-		h.log.Debug("ssevent: stream ended", "client", s.id, "reason", st.reason.String())
-	}
-}
-
-// detachLocked removes st from the attached set and from its session.
-func (h *Hub) detachLocked(st *stream) {
-	delete(h.attached, st)
-	if st.sess.stream == st {
-		st.sess.stream = nil
-	}
-}
-
-// expire forgets a session whose resume window passed, unless it resumed.
-func (h *Hub) expire(s *session, gen uint64) {
-	h.mu.Lock()
-	var forget []string
-	if s.expiry != nil && s.expGen == gen && s.stream == nil {
-		forget = h.forgetLocked(s)
-	}
-	h.mu.Unlock()
-	h.forgetTopics(forget)
-}
-
-// every runs fn at each tick of interval until the hub closes. The caller
-// added it to h.bg.
-func (h *Hub) every(interval time.Duration, fn func(now time.Time)) {
-	defer h.bg.Done()
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-h.quit:
-			return
-		case now := <-t.C:
-			fn(now)
-		}
-	}
-}
-
-// heartbeat queues one shared heartbeat frame to every stream.
-func (h *Hub) heartbeat(now time.Time) {
-	b := strconv.AppendInt([]byte("event: heartbeat\ndata: "), now.UnixMilli(), 10)
-	h.enqueueAll(&frame{b: append(b, '\n', '\n'), lossy: true})
-}
-
-// cleanup ends streams that made no write progress for a whole interval
-// while events waited.
-func (h *Hub) cleanup(interval time.Duration) func(time.Time) {
-	return func(now time.Time) {
-		h.mu.RLock()
-		defer h.mu.RUnlock()
-		for st := range h.attached {
-			if st.stalled(now, interval) {
-				st.kick(reasonStale)
-			}
-		}
-	}
-}
+func (h *Hub) ClearClients() { h.core.ClearClients(context.Background()) }
 
 // Close shuts the hub down: new streams and calls are refused with
 // ErrClosed, open streams write what is queued and end, and Close waits for
 // their writers until ctx is done. Sessions are not kept. Calling Close
 // again returns ErrClosed.
-func (h *Hub) Close(ctx context.Context) error {
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		return ErrClosed
-	}
-	h.closed = true
-	close(h.quit)
-	for _, w := range h.servers {
-		w.stop()
-	}
-	for st := range h.attached {
-		st.kick(reasonClosed)
-	}
-	for _, s := range h.clients {
-		if s.expiry != nil {
-			s.expiry.Stop()
-			s.expiry = nil
-			h.waiting--
-		}
-	}
-	h.mu.Unlock()
-
-	done := make(chan error, 1)
-	go func() {
-		h.streams.Wait()
-		h.cancel()
-		h.replays.Wait()
-		h.bg.Wait()
-		h.pool.wait()
-		done <- h.broker.Close()
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("ssevent: closing the broker: %w", err)
-		}
-		return nil
-	case <-ctx.Done():
-		h.cancel()
-		return fmt.Errorf("ssevent: closing the hub: %w", ctx.Err())
-	}
-}
-
-// epoch returns the broker's current epoch, "" for a broker without one.
-func (h *Hub) epoch() string {
-	if e, ok := h.broker.(Epocher); ok {
-		return e.Epoch()
-	}
-	return ""
-}
-
-// place returns the position in the hub's sequence that a client's last
-// event id names, and whether it names one. No id is position 0. An id of
-// another epoch (another hub, a hub since restarted), or beyond what the
-// hub has delivered (forged, or from a hub that has run ahead) names none:
-// the client gets a gap event and every event from now on, never silence.
-// In a cluster, another hub may have delivered an id this one has not yet:
-// it waits a moment for its own delivery to get there.
-func (h *Hub) place(ctx context.Context, id shared.EventID) (uint64, bool) {
-	switch {
-	case id == shared.EventID{}:
-		return 0, true
-	case id.Seq == 0 || id.Epoch != h.epoch():
-		return 0, false
-	case id.Seq <= h.delivered.Load():
-		return id.Seq, true
-	case h.cluster == nil:
-		return 0, false
-	}
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	limit := time.After(time.Second)
-	for {
-		select {
-		case <-t.C:
-			if id.Seq <= h.delivered.Load() {
-				return id.Seq, true
-			}
-		case <-limit:
-			return 0, false
-		case <-ctx.Done():
-			return 0, false
-		}
-	}
-}
+func (h *Hub) Close(ctx context.Context) error { return h.core.Close(ctx) }

@@ -39,9 +39,9 @@ func TestConfigValidate(t *testing.T) {
 	for _, cfg := range bad {
 		err := cfg.Validate()
 		assert.ErrorIs(t, err, server.ErrInvalidConfig, "%+v", cfg)
-		_, err = server.NewHub(cfg)
+		_, err = newHubErr(cfg)
 		assert.ErrorIs(t, err, server.ErrInvalidConfig)
-		assert.Panics(t, func() { server.New(cfg) })
+		assert.Panics(t, func() { newHub(cfg) })
 	}
 }
 

@@ -132,22 +132,6 @@ func (c *sseClient) message2(t testing.TB, ts *testServer, ch string) (shared.En
 	return c.message()
 }
 
-func TestReplayGapByAge(t *testing.T) {
-	ts := newTestServer(t, server.Config{HistoryTTL: time.Minute})
-	var offset atomic.Int64
-	server.SetHistoryClock(ts.hub, func() time.Time { return time.Now().Add(time.Duration(offset.Load())) })
-	c := ts.connect(t, url.Values{"channels": {"news"}})
-	require.NoError(t, ts.hub.Send("news", 1))
-	_, ev := c.message()
-	c.close()
-	require.NoError(t, ts.hub.Send("news", 2))
-	offset.Store(int64(2 * time.Minute)) // event 2 is now too old to keep
-	require.NoError(t, ts.hub.Send("news", 3))
-
-	c2 := ts.connect(t, url.Values{"clientId": {c.id()}}, lastID(nil, ev.ID))
-	assert.Equal(t, shared.EventGap, c2.next().Name)
-	c2.expectNext("news", "3")
-}
 
 func TestReplayForeignIDIsAGap(t *testing.T) {
 	ts := newTestServer(t, server.Config{})

@@ -72,7 +72,7 @@ func newSecServerWith(t testing.TB, cfg server.Config, to serverTimeouts) *secSe
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &secServer{}
-	s.testServer = serveHub(t, server.New(cfg), func(_ *echo.Echo, srv *httptest.Server) {
+	s.testServer = serveHub(t, newHub(cfg), func(_ *echo.Echo, srv *httptest.Server) {
 		srv.Config.ReadHeaderTimeout = to.readHeader
 		srv.Config.ReadTimeout = to.read
 		srv.Config.IdleTimeout = to.idle

@@ -1,4 +1,4 @@
-package server
+package ssevent
 
 // Streams end with their server. http.Server.Shutdown and Close know nothing
 // of the connections the hub took over (detach.go), and Shutdown waits

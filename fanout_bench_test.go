@@ -1,4 +1,4 @@
-package server_test
+package ssevent_test
 
 import (
 	"bytes"
@@ -12,9 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/labstack/echo/v4"
-
-	"github.com/ssevent/ssevent/server"
+	"github.com/ssevent/ssevent"
 	"github.com/ssevent/ssevent/shared"
 )
 
@@ -22,12 +20,15 @@ import (
 // about 256 bytes on the wire.
 var benchPayload = json.RawMessage(`{"t":1767225600000000000,"s":12345,"p":"` + strings.Repeat("x", 150) + `"}`)
 
-func benchHub(b *testing.B, cfg server.Config) *server.Hub {
+// ctx is the context of the benchmarks' calls.
+var ctx = context.Background()
+
+func benchHub(b *testing.B, cfg ssevent.Config) *ssevent.Hub {
 	b.Helper()
 	cfg.MaxTotalConnections = -1
 	cfg.HeartbeatInterval = -1
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := server.New(cfg)
+	h := ssevent.New(cfg)
 	b.Cleanup(func() { _ = h.Close(context.Background()) })
 	return h
 }
@@ -45,11 +46,11 @@ func BenchmarkEncodeEvent(b *testing.B) {
 
 // BenchmarkEncodeMessage is the hub's encoder, run once per Send.
 func BenchmarkEncodeMessage(b *testing.B) {
-	m := server.Message{ID: 1767225600000001, Topic: server.Topic{Kind: server.TopicChannel, Name: "bench"}, Data: benchPayload}
+	m := ssevent.Message{ID: 1767225600000001, Topic: ssevent.Topic{Kind: ssevent.TopicChannel, Name: "bench"}, Data: benchPayload}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(benchPayload)))
 	for b.Loop() {
-		_ = server.EncodeMessage(m)
+		_ = ssevent.EncodeMessage(m)
 	}
 }
 
@@ -59,8 +60,8 @@ func BenchmarkEncodeMessage(b *testing.B) {
 func BenchmarkSend(b *testing.B) {
 	for _, n := range []int{1, 100, 1000, 10000} {
 		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
-			h := benchHub(b, server.Config{QueueSize: 1 << 20, QueueMaxBytes: 1 << 30})
-			bs, err := server.AttachStreams(h, "bench", n)
+			h := benchHub(b, ssevent.Config{QueueSize: 1 << 20, QueueMaxBytes: 1 << 30})
+			bs, err := ssevent.AttachStreams(h, "bench", n)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -68,13 +69,13 @@ func BenchmarkSend(b *testing.B) {
 			// Fill every queue's buffer once so that steady state is
 			// measured, not the first growth.
 			for range 256 {
-				_ = h.Send("bench", benchPayload)
+				_ = h.Send(ctx, "bench", benchPayload)
 			}
 			bs.Drain()
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				if err := h.Send("bench", benchPayload); err != nil {
+				if err := h.Send(ctx, "bench", benchPayload); err != nil {
 					b.Fatal(err)
 				}
 				if i++; i%256 == 0 {
@@ -90,16 +91,16 @@ func BenchmarkSend(b *testing.B) {
 
 // churn subscribes each of ids in turn to a channel and unsubscribes it,
 // once per iteration.
-func churn(b *testing.B, h *server.Hub, ids []string) {
+func churn(b *testing.B, h *ssevent.Hub, ids []string) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		id := ids[i%len(ids)]
 		i++
-		if err := h.Subscribe(id, "churn"); err != nil {
+		if err := h.Subscribe(ctx, id, "churn"); err != nil {
 			b.Fatal(err)
 		}
-		if err := h.Unsubscribe(id, "churn"); err != nil {
+		if err := h.Unsubscribe(ctx, id, "churn"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -108,8 +109,8 @@ func churn(b *testing.B, h *server.Hub, ids []string) {
 // BenchmarkSubscribeChurn subscribes a client to a channel and unsubscribes
 // it, among 1,000 clients.
 func BenchmarkSubscribeChurn(b *testing.B) {
-	h := benchHub(b, server.Config{})
-	bs, err := server.AttachStreams(h, "bench", 1000)
+	h := benchHub(b, ssevent.Config{})
+	bs, err := ssevent.AttachStreams(h, "bench", 1000)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -120,15 +121,15 @@ func BenchmarkSubscribeChurn(b *testing.B) {
 // BenchmarkStreamChurn opens a session with its stream and ends it, among
 // 1,000 open ones.
 func BenchmarkStreamChurn(b *testing.B) {
-	h := benchHub(b, server.Config{})
-	bs, err := server.AttachStreams(h, "bench", 1000)
+	h := benchHub(b, ssevent.Config{})
+	bs, err := ssevent.AttachStreams(h, "bench", 1000)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer bs.Close()
 	b.ReportAllocs()
 	for b.Loop() {
-		one, err := server.AttachStreams(h, "bench", 1)
+		one, err := ssevent.AttachStreams(h, "bench", 1)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -139,14 +140,12 @@ func BenchmarkStreamChurn(b *testing.B) {
 // BenchmarkPost is a POST subscribe or unsubscribe through Echo, without
 // the network.
 func BenchmarkPost(b *testing.B) {
-	h := benchHub(b, server.Config{})
-	bs, err := server.AttachStreams(h, "bench", 100)
+	h := benchHub(b, ssevent.Config{})
+	bs, err := ssevent.AttachStreams(h, "bench", 100)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer bs.Close()
-	e := echo.New()
-	e.Any("/events", h.Handler)
 	id := bs.IDs()[0]
 	bodies := [2][]byte{}
 	for i, action := range []string{shared.ActionSubscribe, shared.ActionUnsubscribe} {
@@ -159,7 +158,7 @@ func BenchmarkPost(b *testing.B) {
 		i++
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, req)
+		h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK {
 			b.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
@@ -170,8 +169,8 @@ func BenchmarkPost(b *testing.B) {
 // goroutine publishes without pause to 10,000 subscribers: what a
 // subscription waits for the fan-out's hold on the registry.
 func BenchmarkSubscribeDuringSend(b *testing.B) {
-	h := benchHub(b, server.Config{QueueSize: 1 << 20, QueueMaxBytes: 1 << 30})
-	bs, err := server.AttachStreams(h, "bench", 10000)
+	h := benchHub(b, ssevent.Config{QueueSize: 1 << 20, QueueMaxBytes: 1 << 30})
+	bs, err := ssevent.AttachStreams(h, "bench", 10000)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -185,7 +184,7 @@ func BenchmarkSubscribeDuringSend(b *testing.B) {
 				return
 			default:
 			}
-			_ = h.Send("bench", benchPayload)
+			_ = h.Send(ctx, "bench", benchPayload)
 			if i%64 == 63 {
 				bs.Drain()
 			}

@@ -1,4 +1,4 @@
-package server
+package ssevent
 
 // Sessions belong to whoever opened them. A session is bound, when it is
 // made, to the identity of its request (Config.Identify), or, for
@@ -21,8 +21,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/ssevent/ssevent/shared"
 )
 
@@ -42,15 +40,14 @@ func hashKey(key string) []byte {
 	return sum[:]
 }
 
-// identify returns the identity of c's request: "" without
-// Config.Identify.
-func (h *Hub) identify(c echo.Context) (string, error) {
+// identify returns the identity of r: "" without Config.Identify.
+func (h *Hub) identify(r *http.Request) (string, error) {
 	if h.cfg.Identify == nil {
 		return "", nil
 	}
 	var id string
 	err := callHook(func() (err error) {
-		id, err = h.cfg.Identify(c)
+		id, err = h.cfg.Identify(r)
 		return err
 	})
 	return id, err

@@ -1,10 +1,5 @@
-package server
+package ssevent
 
-import "os"
-
-// SetDetach turns the detached path for HTTP/1.1 streams on or off, and
-// returns the previous setting. Tests use it to cover the standard path.
-func SetDetach(on bool) bool { return detachStreams.Swap(on) }
 
 // BenchStreams are streams attached to a hub without HTTP, for benchmarks:
 // publishing queues frames on them, and nothing writes them.
@@ -79,11 +74,4 @@ func IsDetached(h *Hub, clientID string) bool {
 	s.stream.mu.Lock()
 	defer s.stream.mu.Unlock()
 	return s.stream.detached
-}
-
-func init() {
-	// SSEVENT_STANDARD_PATH=1 runs the whole suite without detaching.
-	if os.Getenv("SSEVENT_STANDARD_PATH") != "" {
-		detachStreams.Store(false)
-	}
 }

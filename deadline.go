@@ -1,4 +1,4 @@
-package server
+package ssevent
 
 import (
 	"net/http"

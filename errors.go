@@ -1,7 +1,8 @@
-package server
+package ssevent
 
 import (
 	"errors"
+	"net/http"
 
 	"github.com/ssevent/ssevent/shared"
 )
@@ -36,3 +37,23 @@ var (
 	// ErrInvalidConfig is wrapped by the error of Config.Validate.
 	ErrInvalidConfig = errors.New("ssevent: invalid config")
 )
+
+// HTTPError is the error a hook (Config.OnConnect, Identify, OnSubscribe)
+// returns to refuse a request with a 4xx status: the client gets Code and
+// a JSON body whose message is Message (or the status text). Hooks may
+// wrap it; any other error is a 500.
+type HTTPError struct {
+	// Code is the HTTP status, 400 to 499.
+	Code int
+	// Message is told to the client. Empty means the status text.
+	Message string
+}
+
+// Error returns the status and the message.
+func (e *HTTPError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.Code)
+	}
+	return "ssevent: " + http.StatusText(e.Code) + ": " + msg
+}

@@ -1,4 +1,4 @@
-package server
+package ssevent
 
 // This file holds what a Hub does differently when its broker is a
 // ClusterBroker: session state lives in the broker, and changes to a
@@ -45,11 +45,10 @@ func (h *Hub) knows(ctx context.Context, id string) (bool, error) {
 // clusterUpdate changes a session's channels through the cluster; the hub
 // holding the session applies the change when the command reaches it,
 // before any message published after this call returns.
-func (h *Hub) clusterUpdate(op CommandOp, id string, channels []string) ([]string, error) {
+func (h *Hub) clusterUpdate(ctx context.Context, op CommandOp, id string, channels []string) ([]string, error) {
 	if h.isClosed() {
 		return nil, ErrClosed
 	}
-	ctx := context.Background()
 	if op == CommandUnsubscribe && len(channels) == 0 {
 		return nil, h.cluster.EndSession(ctx, id)
 	}
@@ -58,8 +57,7 @@ func (h *Hub) clusterUpdate(op CommandOp, id string, channels []string) ([]strin
 
 // clusterClear forgets every session of the cluster. When the cluster
 // cannot be reached, this hub's sessions are ended all the same.
-func (h *Hub) clusterClear() {
-	ctx := context.Background()
+func (h *Hub) clusterClear(ctx context.Context) {
 	if err := h.cluster.ClearSessions(ctx); err != nil {
 		h.log.Warn("ssevent: clearing the cluster's sessions; ending this hub's only", "err", err)
 		h.apply(Command{Op: CommandClear})
@@ -68,8 +66,7 @@ func (h *Hub) clusterClear() {
 
 // clusterClientCount is ClientCount for a cluster, falling back to this
 // hub's streams when the cluster cannot be reached.
-func (h *Hub) clusterClientCount() int {
-	ctx := context.Background()
+func (h *Hub) clusterClientCount(ctx context.Context) int {
 	n, err := h.cluster.ClientCount(ctx)
 	if err != nil {
 		h.log.Warn("ssevent: counting the cluster's clients; counting this hub's only", "err", err)
@@ -82,8 +79,7 @@ func (h *Hub) clusterClientCount() int {
 
 // clusterClientsByChannel is ClientsByChannel for a cluster, falling back
 // to this hub's streams when the cluster cannot be reached.
-func (h *Hub) clusterClientsByChannel(channel string) ([]string, bool) {
-	ctx := context.Background()
+func (h *Hub) clusterClientsByChannel(ctx context.Context, channel string) ([]string, bool) {
 	ids, err := h.cluster.ClientsByChannel(ctx, channel)
 	if err != nil {
 		h.log.Warn("ssevent: listing the cluster's clients; listing this hub's only", "err", err)

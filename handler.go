@@ -1,8 +1,8 @@
-package server
+package ssevent
 
-// This file is the only one that knows Echo: the hub's HTTP core works on
-// net/http types, and the hooks see the echo.Context so that applications
-// can read what their Echo middleware stored.
+// The HTTP side of the hub: GET opens a stream, POST changes a client's
+// channels. Everything here works on net/http types; framework adapters
+// (server for Echo v4, echov5 for Echo v5) call ServeHTTP.
 
 import (
 	"encoding/json"
@@ -16,31 +16,40 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/labstack/echo/v4"
 
 	"github.com/ssevent/ssevent/shared"
 )
 
-// Handler is the hub's echo.HandlerFunc: mount it for GET and POST on one
-// route, e.Any("/events", hub.Handler). GET opens an event stream, POST
-// subscribes and unsubscribes, other methods get 405. Refusals are JSON
-// {"error", "message"} bodies written here; Handler returns nil for them,
-// so Echo's error handler does not rewrite them.
-func (h *Hub) Handler(c echo.Context) error {
-	switch c.Request().Method {
+// ServeHTTP serves the hub's route: mount it for GET and POST on one path,
+// mux.Handle("/events", hub). GET opens an event stream and returns when
+// the stream ends, POST subscribes and unsubscribes, other methods get
+// 405. Refusals are JSON {"error", "message"} bodies (docs/PROTOCOL.md).
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
 	case http.MethodGet:
-		return h.handleGet(c)
+		h.serveGet(w, r)
 	case http.MethodPost:
-		return h.handlePost(c)
+		h.servePost(w, r)
 	default:
-		c.Response().Header().Set("Allow", "GET, POST")
-		return refuse(c, http.StatusMethodNotAllowed, shared.CodeMethodNotAllowed, "use GET to open a stream or POST to subscribe")
+		w.Header().Set("Allow", "GET, POST")
+		refuse(w, http.StatusMethodNotAllowed, shared.CodeMethodNotAllowed, "use GET to open a stream or POST to subscribe")
 	}
 }
 
 // refuse writes an error body.
-func refuse(c echo.Context, status int, code, msg string) error {
-	return c.JSON(status, shared.ErrorResponse{Error: code, Message: msg})
+func refuse(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, shared.ErrorResponse{Error: code, Message: msg})
+}
+
+// writeJSON writes v as a JSON response with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"internal","message":"cannot encode the response"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
 }
 
 func (h *Hub) isClosed() bool {
@@ -49,24 +58,27 @@ func (h *Hub) isClosed() bool {
 	return h.closed
 }
 
-func (h *Hub) handleGet(c echo.Context) error {
-	r := c.Request()
+func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) {
 	if !h.originAllowed(r) {
-		return refuse(c, http.StatusForbidden, shared.CodeOriginRefused, "origin not allowed")
+		refuse(w, http.StatusForbidden, shared.CodeOriginRefused, "origin not allowed")
+		return
 	}
 	if r.ContentLength != 0 {
 		// A client that sends a body with its stream request would
 		// keep sending while the stream runs.
-		return refuse(c, http.StatusBadRequest, shared.CodeBadRequest, "a stream request has no body")
+		refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "a stream request has no body")
+		return
 	}
 	q := r.URL.Query()
 	channels, err := shared.ParseChannels(q.Get(shared.QueryChannels))
 	if err != nil {
-		return refuse(c, http.StatusUnprocessableEntity, shared.CodeInvalidChannel, err.Error())
+		refuse(w, http.StatusUnprocessableEntity, shared.CodeInvalidChannel, err.Error())
+		return
 	}
 	if n := len(channels) + boolInt(!h.cfg.DisableDefaultChannel); n > h.cfg.MaxChannelsPerClient {
-		return refuse(c, http.StatusUnprocessableEntity, shared.CodeTooManyChannels,
+		refuse(w, http.StatusUnprocessableEntity, shared.CodeTooManyChannels,
 			fmt.Sprintf("%d channels asked, limit %d", n, h.cfg.MaxChannelsPerClient))
+		return
 	}
 	lastID := r.Header.Get(shared.HeaderLastEventID)
 	if lastID == "" {
@@ -74,27 +86,33 @@ func (h *Hub) handleGet(c echo.Context) error {
 	}
 	lastEventID, err := shared.ParseEventID(lastID)
 	if err != nil {
-		return refuse(c, http.StatusBadRequest, shared.CodeBadRequest, "malformed Last-Event-ID")
+		refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "malformed Last-Event-ID")
+		return
 	}
 	resumeID := q.Get(shared.QueryClientID)
 	if resumeID != "" && !validClientID(resumeID) {
-		return refuse(c, http.StatusBadRequest, shared.CodeBadRequest, "malformed clientId")
+		refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "malformed clientId")
+		return
 	}
-	ident, err := h.identify(c)
+	ident, err := h.identify(r)
 	if err != nil {
-		return h.refuseHook(c, "Identify", err)
+		h.refuseHook(w, "Identify", err)
+		return
 	}
 	if h.cfg.OnConnect != nil {
-		if err := callHook(func() error { return h.cfg.OnConnect(c) }); err != nil {
-			return h.refuseHook(c, "OnConnect", err)
+		if err := callHook(func() error { return h.cfg.OnConnect(r) }); err != nil {
+			h.refuseHook(w, "OnConnect", err)
+			return
 		}
 	}
-	if !canFlush(c.Response().Writer) {
+	if !canFlush(w) {
 		h.log.Error(errNoFlush.Error())
-		return refuse(c, http.StatusInternalServerError, shared.CodeStreamingBroken, errNoFlush.Error())
+		refuse(w, http.StatusInternalServerError, shared.CodeStreamingBroken, errNoFlush.Error())
+		return
 	}
 	if h.isClosed() {
-		return refuse(c, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
+		refuse(w, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
+		return
 	}
 
 	var (
@@ -122,14 +140,17 @@ func (h *Hub) handleGet(c echo.Context) error {
 		held, ok, lerr := h.sessionFor(r.Context(), resumeID, ident, key)
 		switch {
 		case errors.Is(lerr, errNotOwner):
-			return refuse(c, http.StatusForbidden, shared.CodeForbidden, "the session belongs to another client")
+			refuse(w, http.StatusForbidden, shared.CodeForbidden, "the session belongs to another client")
+			return
 		case lerr != nil:
-			c.Response().Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
-			return refuse(c, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be loaded now; retry")
+			w.Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
+			refuse(w, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be loaded now; retry")
+			return
 		case ok:
-			_, rejected, err = h.approve(c, resumeID, slices.DeleteFunc(held, func(ch string) bool { return ch == shared.DefaultChannel }))
+			_, rejected, err = h.approve(r, resumeID, slices.DeleteFunc(held, func(ch string) bool { return ch == shared.DefaultChannel }))
 			if err != nil {
-				return h.refuseHook(c, "OnSubscribe", err)
+				h.refuseHook(w, "OnSubscribe", err)
+				return
 			}
 			for _, rj := range rejected {
 				req.drop = append(req.drop, rj.Channel)
@@ -144,9 +165,10 @@ func (h *Hub) handleGet(c echo.Context) error {
 		// The id is made now so that OnSubscribe sees the client it
 		// decides for.
 		newID := uuid.NewString()
-		approved, rejected, err = h.approve(c, newID, channels)
+		approved, rejected, err = h.approve(r, newID, channels)
 		if err != nil {
-			return h.refuseHook(c, "OnSubscribe", err)
+			h.refuseHook(w, "OnSubscribe", err)
+			return
 		}
 		req.resumeID, req.newID, req.channels, req.drop, req.key = "", newID, approved, nil, ""
 		if h.cfg.Identify == nil {
@@ -156,16 +178,20 @@ func (h *Hub) handleGet(c echo.Context) error {
 	}
 	switch {
 	case errors.Is(err, ErrClosed):
-		return refuse(c, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
+		refuse(w, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
+		return
 	case errors.Is(err, ErrUnavailable):
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
-		return refuse(c, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be loaded now; retry")
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
+		refuse(w, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be loaded now; retry")
+		return
 	case errors.Is(err, ErrTooManyConnections):
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
-		return refuse(c, http.StatusServiceUnavailable, shared.CodeTooManyClients,
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
+		refuse(w, http.StatusServiceUnavailable, shared.CodeTooManyClients,
 			fmt.Sprintf("the server holds its maximum of %d streams", h.cfg.MaxTotalConnections))
+		return
 	case err != nil:
-		return refuse(c, http.StatusInternalServerError, shared.CodeInternal, "cannot open the stream")
+		refuse(w, http.StatusInternalServerError, shared.CodeInternal, "cannot open the stream")
+		return
 	}
 	detached := false // a detached stream ends itself (detach.go)
 	defer func() {
@@ -180,7 +206,7 @@ func (h *Hub) handleGet(c echo.Context) error {
 		hb = h.cfg.HeartbeatInterval.Milliseconds()
 	}
 	if req.key != "" {
-		h.setKeyCookie(c.Response(), r, st.sess.id, req.key)
+		h.setKeyCookie(w, r, st.sess.id, req.key)
 	}
 	data, _ := json.Marshal(shared.Connected{ClientID: st.sess.id, Channels: set, Rejected: rejected, Resumed: resumed, Heartbeat: hb, SessionKey: req.key})
 	first := shared.AppendRetry(nil, h.cfg.Retry)
@@ -199,8 +225,7 @@ func (h *Hub) handleGet(c echo.Context) error {
 		go h.replay(st, after, lastID)
 	}
 	h.watchServer(srv, r)
-	detached = st.serve(r.Context(), r, c.Response(), first)
-	return nil
+	detached = st.serve(r.Context(), r, w, first)
 }
 
 func boolInt(b bool) int {
@@ -218,17 +243,17 @@ func validClientID(id string) bool {
 
 // approve runs OnSubscribe for each channel. A refusal rejects the channel;
 // any other error fails the whole request.
-func (h *Hub) approve(c echo.Context, clientID string, channels []string) (ok []string, rejected []shared.Rejection, err error) {
+func (h *Hub) approve(r *http.Request, clientID string, channels []string) (ok []string, rejected []shared.Rejection, err error) {
 	if h.cfg.OnSubscribe == nil {
 		return channels, nil, nil
 	}
 	for _, ch := range channels {
-		herr := callHook(func() error { return h.cfg.OnSubscribe(clientID, ch, c) })
+		herr := callHook(func() error { return h.cfg.OnSubscribe(clientID, ch, r) })
 		if herr == nil {
 			ok = append(ok, ch)
 			continue
 		}
-		var he *echo.HTTPError
+		var he *HTTPError
 		if errors.As(herr, &he) && he.Code >= 400 && he.Code < 500 {
 			rejected = append(rejected, shared.Rejection{Channel: ch, Reason: httpErrorText(he)})
 			continue
@@ -254,22 +279,23 @@ func callHook(fn func() error) (err error) {
 }
 
 // refuseHook answers a request whose hook refused or failed.
-func (h *Hub) refuseHook(c echo.Context, hook string, err error) error {
-	var he *echo.HTTPError
+func (h *Hub) refuseHook(w http.ResponseWriter, hook string, err error) {
+	var he *HTTPError
 	if errors.As(err, &he) && he.Code >= 400 && he.Code < 500 {
 		code := shared.CodeForbidden
 		if he.Code == http.StatusUnauthorized {
 			code = shared.CodeUnauthorized
 		}
-		return refuse(c, he.Code, code, httpErrorText(he))
+		refuse(w, he.Code, code, httpErrorText(he))
+		return
 	}
 	h.log.Error("ssevent: hook failed", "hook", hook, "err", err)
-	return refuse(c, http.StatusInternalServerError, shared.CodeInternal, hook+" failed")
+	refuse(w, http.StatusInternalServerError, shared.CodeInternal, hook+" failed")
 }
 
-func httpErrorText(he *echo.HTTPError) string {
-	if s, ok := he.Message.(string); ok && s != "" {
-		return s
+func httpErrorText(he *HTTPError) string {
+	if he.Message != "" {
+		return he.Message
 	}
 	return http.StatusText(he.Code)
 }
@@ -289,21 +315,23 @@ func bodyErrorText(err error) string {
 	return "the body could not be read"
 }
 
-func (h *Hub) handlePost(c echo.Context) error {
-	r := c.Request()
+func (h *Hub) servePost(w http.ResponseWriter, r *http.Request) {
 	if !h.originAllowed(r) {
-		return refuse(c, http.StatusForbidden, shared.CodeOriginRefused, "origin not allowed")
+		refuse(w, http.StatusForbidden, shared.CodeOriginRefused, "origin not allowed")
+		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return refuse(c, http.StatusUnsupportedMediaType, shared.CodeUnsupportedMedia, "send Content-Type: application/json")
+		refuse(w, http.StatusUnsupportedMediaType, shared.CodeUnsupportedMedia, "send Content-Type: application/json")
+		return
 	}
 	limit := int64(h.cfg.MaxPayloadSize)
 	if r.ContentLength > limit {
-		return refuse(c, http.StatusRequestEntityTooLarge, shared.CodePayloadTooLarge,
+		refuse(w, http.StatusRequestEntityTooLarge, shared.CodePayloadTooLarge,
 			fmt.Sprintf("body over %d bytes", limit))
+		return
 	}
 	var req shared.SubscribeRequest
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), r.Body, limit))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	err := dec.Decode(&req)
 	if err == nil {
 		if _, terr := dec.Token(); terr != io.EOF {
@@ -317,56 +345,69 @@ func (h *Hub) handlePost(c echo.Context) error {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return refuse(c, http.StatusRequestEntityTooLarge, shared.CodePayloadTooLarge,
+			refuse(w, http.StatusRequestEntityTooLarge, shared.CodePayloadTooLarge,
 				fmt.Sprintf("body over %d bytes", limit))
+			return
 		}
-		return refuse(c, http.StatusBadRequest, shared.CodeInvalidJSON, bodyErrorText(err))
+		refuse(w, http.StatusBadRequest, shared.CodeInvalidJSON, bodyErrorText(err))
+		return
 	}
 	if req.Action != shared.ActionSubscribe && req.Action != shared.ActionUnsubscribe {
-		return refuse(c, http.StatusBadRequest, shared.CodeBadRequest, `action must be "subscribe" or "unsubscribe"`)
+		refuse(w, http.StatusBadRequest, shared.CodeBadRequest, `action must be "subscribe" or "unsubscribe"`)
+		return
 	}
 	if !validClientID(req.ClientID) {
-		return refuse(c, http.StatusBadRequest, shared.CodeBadRequest, "missing or malformed clientId")
+		refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "missing or malformed clientId")
+		return
 	}
 	if len(req.Channels) == 0 {
-		return refuse(c, http.StatusBadRequest, shared.CodeBadRequest, "channels is empty")
+		refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "channels is empty")
+		return
 	}
 	if len(req.Channels) > h.cfg.MaxChannelsPerClient {
-		return refuse(c, http.StatusUnprocessableEntity, shared.CodeTooManyChannels,
+		refuse(w, http.StatusUnprocessableEntity, shared.CodeTooManyChannels,
 			fmt.Sprintf("%d channels asked, limit %d", len(req.Channels), h.cfg.MaxChannelsPerClient))
+		return
 	}
 	for _, ch := range req.Channels {
 		if err := shared.ValidChannel(ch); err != nil {
-			return refuse(c, http.StatusUnprocessableEntity, shared.CodeInvalidChannel, err.Error())
+			refuse(w, http.StatusUnprocessableEntity, shared.CodeInvalidChannel, err.Error())
+			return
 		}
 	}
 	if h.isClosed() {
-		return refuse(c, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
+		refuse(w, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
+		return
 	}
-	ident, err := h.identify(c)
+	ident, err := h.identify(r)
 	if err != nil {
-		return h.refuseHook(c, "Identify", err)
+		h.refuseHook(w, "Identify", err)
+		return
 	}
 	switch _, ok, err := h.sessionFor(r.Context(), req.ClientID, ident, presentedKey(r, req.ClientID)); {
 	case errors.Is(err, errNotOwner):
-		return refuse(c, http.StatusForbidden, shared.CodeForbidden, "the session belongs to another client")
+		refuse(w, http.StatusForbidden, shared.CodeForbidden, "the session belongs to another client")
+		return
 	case err != nil:
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
-		return refuse(c, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be checked now; retry")
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
+		refuse(w, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be checked now; retry")
+		return
 	case !ok:
-		return refuse(c, http.StatusNotFound, shared.CodeUnknownClient, "no such client")
+		refuse(w, http.StatusNotFound, shared.CodeUnknownClient, "no such client")
+		return
 	}
 
 	resp := shared.SubscribeResponse{ClientID: req.ClientID, Action: req.Action, Accepted: []string{}, Rejected: []shared.Rejection{}}
 	var set []string
 	if req.Action == shared.ActionUnsubscribe {
-		set, err = h.unsubscribe(req.ClientID, req.Channels, false)
+		set, err = h.unsubscribe(r.Context(), req.ClientID, req.Channels, false)
 		resp.Accepted = req.Channels
 	} else {
 		var ok []string
-		ok, resp.Rejected, err = h.approve(c, req.ClientID, req.Channels)
+		ok, resp.Rejected, err = h.approve(r, req.ClientID, req.Channels)
 		if err != nil {
-			return h.refuseHook(c, "OnSubscribe", err)
+			h.refuseHook(w, "OnSubscribe", err)
+			return
 		}
 		if resp.Rejected == nil {
 			resp.Rejected = []shared.Rejection{}
@@ -374,21 +415,26 @@ func (h *Hub) handlePost(c echo.Context) error {
 		if ok != nil {
 			resp.Accepted = ok
 		}
-		set, err = h.subscribe(req.ClientID, ok, false)
+		set, err = h.subscribe(r.Context(), req.ClientID, ok, false)
 	}
 	switch {
 	case errors.Is(err, ErrUnknownClient):
-		return refuse(c, http.StatusNotFound, shared.CodeUnknownClient, "no such client")
+		refuse(w, http.StatusNotFound, shared.CodeUnknownClient, "no such client")
+		return
 	case errors.Is(err, ErrTooManyChannels):
-		return refuse(c, http.StatusUnprocessableEntity, shared.CodeTooManyChannels, err.Error())
+		refuse(w, http.StatusUnprocessableEntity, shared.CodeTooManyChannels, err.Error())
+		return
 	case errors.Is(err, ErrClosed):
-		return refuse(c, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
+		refuse(w, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
+		return
 	case errors.Is(err, ErrUnavailable):
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
-		return refuse(c, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be changed now; retry")
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
+		refuse(w, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be changed now; retry")
+		return
 	case err != nil:
-		return refuse(c, http.StatusInternalServerError, shared.CodeInternal, "cannot apply the request")
+		refuse(w, http.StatusInternalServerError, shared.CodeInternal, "cannot apply the request")
+		return
 	}
 	resp.Channels = set
-	return c.JSON(http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, resp)
 }

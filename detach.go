@@ -1,4 +1,4 @@
-package server
+package ssevent
 
 // Detached streams: an HTTP/1.1 stream served by net/http's own response
 // writer is taken over once its head is written, so that it costs about
@@ -16,6 +16,7 @@ package server
 // the standard path (stream.serve): the request goroutine writes.
 
 import (
+	"bufio"
 	"errors"
 	"net"
 	"net/http"
@@ -23,16 +24,20 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
 
-// detachStreams switches detaching on; tests turn it off to cover the
-// standard path.
-var detachStreams atomic.Bool
-
-func init() { detachStreams.Store(true) }
+// BypassCounter is implemented by response writers that count what goes
+// through them, typically a framework's (the server and echov5 adapters
+// wrap Echo's Response in one so that its access log is right). When the
+// hub takes a stream over beneath such a writer (Config.DisableTakeover),
+// it calls CountBypassed once, when the stream has ended and before
+// ServeHTTP returns, with the bytes of the body it wrote to the connection
+// beneath the writer, chunk framing included.
+type BypassCounter interface {
+	CountBypassed(n int64)
+}
 
 // detachedConn is the connection of a detached stream.
 type detachedConn struct {
@@ -49,8 +54,8 @@ func isStdWriter(w http.ResponseWriter) bool {
 // an HTTP/1.1 request without TLS whose writer is net/http's own (directly
 // or under Echo's Response, which only records the status and runs its
 // hooks), and a response that net/http will send chunked.
-func detachable(r *http.Request, w http.ResponseWriter) bool {
-	if !detachStreams.Load() || r.ProtoMajor != 1 || r.ProtoMinor != 1 || r.TLS != nil {
+func (hub *Hub) detachable(r *http.Request, w http.ResponseWriter) bool {
+	if hub.cfg.DisableTakeover || r.ProtoMajor != 1 || r.ProtoMinor != 1 || r.TLS != nil {
 		return false
 	}
 	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
@@ -65,17 +70,17 @@ func detachable(r *http.Request, w http.ResponseWriter) bool {
 
 // detach sends the response head through w, takes the connection over,
 // writes first as the body's first chunk, and hands the stream to the
-// writer pool. It reports whether it took the stream over; when it did
-// not, the stream has been kicked or the caller carries on with w.
+// writer pool. It returns the connection it took over, or nil when it did
+// not: the stream has then been kicked.
 //
 // The head goes out, and is checked, before the takeover, while no kick
 // can touch the connection's deadline: the response always starts with
 // its head.
-func (st *stream) detach(w http.ResponseWriter, first []byte) bool {
+func (st *stream) detach(w http.ResponseWriter, first []byte) *detachedConn {
 	w.WriteHeader(http.StatusOK)
 	if err := http.NewResponseController(w).Flush(); err != nil {
 		st.kick(reasonWrite)
-		return false
+		return nil
 	}
 	inner := w
 	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
@@ -84,7 +89,7 @@ func (st *stream) detach(w http.ResponseWriter, first []byte) bool {
 	conn, brw, err := inner.(http.Hijacker).Hijack()
 	if err != nil {
 		st.kick(reasonWrite)
-		return false
+		return nil
 	}
 	var raw syscall.RawConn
 	if sc, ok := conn.(syscall.Conn); ok {
@@ -96,6 +101,10 @@ func (st *stream) detach(w http.ResponseWriter, first []byte) bool {
 		// An event-stream client sends nothing after its request.
 		st.kick(reasonSent)
 	}
+	// The connection's read and write buffers (8 KiB) stay reachable
+	// from the request while its handler waits for the stream to end,
+	// and nothing reads or writes through them any more: drop them.
+	*brw.Reader, *brw.Writer = bufio.Reader{}, bufio.Writer{}
 	if st.isDone() && st.reason.interrupts() {
 		_ = conn.SetWriteDeadline(time.Now())
 	}
@@ -109,7 +118,7 @@ func (st *stream) detach(w http.ResponseWriter, first []byte) bool {
 	if d := st.hub.cfg.Timeout; d > 0 {
 		st.timer = time.AfterFunc(d, func() { st.kick(reasonTimeout) })
 	}
-	go st.watch(dc)
+	st.ended = make(chan struct{})
 	st.mu.Lock()
 	st.detached = true
 	pending := len(st.queue) > 0 || st.isDone()
@@ -120,7 +129,7 @@ func (st *stream) detach(w http.ResponseWriter, first []byte) bool {
 	if pending {
 		st.hub.pool.schedule(st)
 	}
-	return true
+	return dc
 }
 
 // appendChunk appends p as one chunk of a chunked body.
@@ -131,8 +140,9 @@ func appendChunk(b, p []byte) []byte {
 	return append(b, "\r\n"...)
 }
 
-// watch parks in a read until the client goes away (or the stream closes
-// the connection), and ends the stream then. An event-stream client sends
+// watch parks the stream's request goroutine in a read until the client
+// goes away (or the stream closes the connection), and ends the stream
+// then. An event-stream client sends
 // nothing after its request: one that does is cut at its first byte, so
 // that what it sends costs one read.
 func (st *stream) watch(dc *detachedConn) {
@@ -345,7 +355,9 @@ func (st *stream) write(dc *detachedConn, b []byte, block bool) (int, error) {
 	if dc.raw == nil {
 		return 0, errWouldBlock
 	}
-	return writeNow(dc.raw, b)
+	n, err := writeNow(dc.raw, b)
+	st.written.Add(int64(n))
+	return n, err
 }
 
 // writeBlocking writes all of b. Config.WriteTimeout bounds each stretch
@@ -361,6 +373,7 @@ func (st *stream) writeBlocking(dc *detachedConn, b []byte) error {
 			_ = dc.conn.SetWriteDeadline(time.Now().Add(d))
 		}
 		n, err := dc.conn.Write(b)
+		st.written.Add(int64(n))
 		b = b[n:]
 		if err == nil {
 			continue
@@ -390,6 +403,7 @@ func (st *stream) end(dc *detachedConn, bp *[]byte) {
 		st.timer.Stop()
 	}
 	st.hub.closeStream(st)
+	close(st.ended)
 }
 
 // finishDetached writes the pending bytes, the rest and the queue, then

@@ -1,4 +1,4 @@
-package server
+package ssevent
 
 import (
 	"context"
@@ -119,7 +119,11 @@ type stream struct {
 	detached  bool
 	scheduled bool // a writer owns the stream (or will): do not schedule it again
 	conn      atomic.Pointer[detachedConn]
-	timer     *time.Timer // Config.Timeout of a detached stream
+	timer     *time.Timer   // Config.Timeout of a detached stream
+	ended     chan struct{} // closed once a detached stream has ended
+	// written counts the bytes written to a detached stream's
+	// connection, beneath its response writer.
+	written atomic.Int64
 	// pending is the unwritten end of a batch whose write would have
 	// blocked, and pendingLast the last id in it. Owned by the writer
 	// that owns the stream.
@@ -420,19 +424,29 @@ func canFlush(w http.ResponseWriter) bool {
 // connection until the stream ends. w receives the bytes and flushes.
 //
 // It returns true when it detached the stream from the request instead
-// (detach.go): the stream then lives on without this goroutine, and ends
+// (detach.go): writers from the hub's pool then write it, this goroutine
+// watches the connection, and serve returns once the stream has ended
 // itself through Hub.closeStream.
 func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWriter, first []byte) (detached bool) {
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Accel-Buffering", "no")
-	if detachable(r, w) {
+	if st.hub.detachable(r, w) {
 		// The hub closes a detached stream's connection when the stream
 		// ends, even after a clean end of the body: say so, so that no
 		// client sends its next request on it.
 		hdr.Set("Connection", "close")
-		return st.detach(w, first)
+		dc := st.detach(w, first)
+		if dc == nil {
+			return false
+		}
+		st.watch(dc)
+		<-st.ended
+		if bc, ok := w.(BypassCounter); ok {
+			bc.CountBypassed(st.written.Load())
+		}
+		return true
 	}
 	if r.ProtoMajor == 1 {
 		hdr.Set("Connection", "keep-alive")
