@@ -150,6 +150,15 @@ type Config struct {
 	// (docs/PERFORMANCE.md); either way the handler returns when the
 	// stream ends. Set it when middleware must see every byte.
 	DisableTakeover bool
+	// ReleaseHandler makes the handler of a stream taken over return as
+	// soon as the takeover is done, instead of when the stream ends. An
+	// idle stream then costs about 5 KiB instead of about 16 KiB (the
+	// request goroutine's stack and net/http's request state,
+	// docs/PERFORMANCE.md), but middleware sees the request end at the
+	// takeover: an access log records a short request without its body
+	// bytes, and tracing spans end early. The hub still ends such streams
+	// when their http.Server shuts down.
+	ReleaseHandler bool
 
 	// Broker carries events between hubs and keeps their history. nil
 	// means an in-memory broker sized by the History fields: one process,

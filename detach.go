@@ -140,9 +140,21 @@ func appendChunk(b, p []byte) []byte {
 	return append(b, "\r\n"...)
 }
 
-// watch parks the stream's request goroutine in a read until the client
-// goes away (or the stream closes the connection), and ends the stream
-// then. An event-stream client sends
+// park holds the request goroutine of a stream taken over until the stream
+// has ended, so that the handler, and the middleware around it, see the
+// stream's whole life; then it tells w the bytes written beneath it. It
+// watches the connection meanwhile. The caller keeps its own stack frame
+// small: a goroutine parked here for hours keeps every frame above it.
+func (st *stream) park(dc *detachedConn, w http.ResponseWriter) {
+	st.watch(dc)
+	<-st.ended
+	if bc, ok := w.(BypassCounter); ok {
+		bc.CountBypassed(st.written.Load())
+	}
+}
+
+// watch parks in a read until the client goes away (or the stream closes
+// the connection), and ends the stream then. An event-stream client sends
 // nothing after its request: one that does is cut at its first byte, so
 // that what it sends costs one read.
 func (st *stream) watch(dc *detachedConn) {

@@ -1,6 +1,5 @@
 package ssevent
 
-
 // BenchStreams are streams attached to a hub without HTTP, for benchmarks:
 // publishing queues frames on them, and nothing writes them.
 type BenchStreams struct {

@@ -27,7 +27,17 @@ import (
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
-		h.serveGet(w, r)
+		// A stream taken over parks here rather than deeper in
+		// serveGet: the goroutine keeps its stack for the stream's
+		// life, and with this shallow frame the stack shrinks to
+		// 8 KiB.
+		if st, dc := h.serveGet(w, r); dc != nil {
+			if h.cfg.ReleaseHandler {
+				go st.watch(dc)
+				return
+			}
+			st.park(dc, w)
+		}
 	case http.MethodPost:
 		h.servePost(w, r)
 	default:
@@ -58,27 +68,29 @@ func (h *Hub) isClosed() bool {
 	return h.closed
 }
 
-func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) {
+// serveGet opens a stream. When it takes the stream over from net/http, it
+// returns the stream and its connection for ServeHTTP to park on.
+func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) (*stream, *detachedConn) {
 	if !h.originAllowed(r) {
 		refuse(w, http.StatusForbidden, shared.CodeOriginRefused, "origin not allowed")
-		return
+		return nil, nil
 	}
 	if r.ContentLength != 0 {
 		// A client that sends a body with its stream request would
 		// keep sending while the stream runs.
 		refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "a stream request has no body")
-		return
+		return nil, nil
 	}
 	q := r.URL.Query()
 	channels, err := shared.ParseChannels(q.Get(shared.QueryChannels))
 	if err != nil {
 		refuse(w, http.StatusUnprocessableEntity, shared.CodeInvalidChannel, err.Error())
-		return
+		return nil, nil
 	}
 	if n := len(channels) + boolInt(!h.cfg.DisableDefaultChannel); n > h.cfg.MaxChannelsPerClient {
 		refuse(w, http.StatusUnprocessableEntity, shared.CodeTooManyChannels,
 			fmt.Sprintf("%d channels asked, limit %d", n, h.cfg.MaxChannelsPerClient))
-		return
+		return nil, nil
 	}
 	lastID := r.Header.Get(shared.HeaderLastEventID)
 	if lastID == "" {
@@ -87,32 +99,32 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) {
 	lastEventID, err := shared.ParseEventID(lastID)
 	if err != nil {
 		refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "malformed Last-Event-ID")
-		return
+		return nil, nil
 	}
 	resumeID := q.Get(shared.QueryClientID)
 	if resumeID != "" && !validClientID(resumeID) {
 		refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "malformed clientId")
-		return
+		return nil, nil
 	}
 	ident, err := h.identify(r)
 	if err != nil {
 		h.refuseHook(w, "Identify", err)
-		return
+		return nil, nil
 	}
 	if h.cfg.OnConnect != nil {
 		if err := callHook(func() error { return h.cfg.OnConnect(r) }); err != nil {
 			h.refuseHook(w, "OnConnect", err)
-			return
+			return nil, nil
 		}
 	}
 	if !canFlush(w) {
 		h.log.Error(errNoFlush.Error())
 		refuse(w, http.StatusInternalServerError, shared.CodeStreamingBroken, errNoFlush.Error())
-		return
+		return nil, nil
 	}
 	if h.isClosed() {
 		refuse(w, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
-		return
+		return nil, nil
 	}
 
 	var (
@@ -141,16 +153,16 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(lerr, errNotOwner):
 			refuse(w, http.StatusForbidden, shared.CodeForbidden, "the session belongs to another client")
-			return
+			return nil, nil
 		case lerr != nil:
 			w.Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
 			refuse(w, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be loaded now; retry")
-			return
+			return nil, nil
 		case ok:
 			_, rejected, err = h.approve(r, resumeID, slices.DeleteFunc(held, func(ch string) bool { return ch == shared.DefaultChannel }))
 			if err != nil {
 				h.refuseHook(w, "OnSubscribe", err)
-				return
+				return nil, nil
 			}
 			for _, rj := range rejected {
 				req.drop = append(req.drop, rj.Channel)
@@ -168,7 +180,7 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) {
 		approved, rejected, err = h.approve(r, newID, channels)
 		if err != nil {
 			h.refuseHook(w, "OnSubscribe", err)
-			return
+			return nil, nil
 		}
 		req.resumeID, req.newID, req.channels, req.drop, req.key = "", newID, approved, nil, ""
 		if h.cfg.Identify == nil {
@@ -179,23 +191,23 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, ErrClosed):
 		refuse(w, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
-		return
+		return nil, nil
 	case errors.Is(err, ErrUnavailable):
 		w.Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
 		refuse(w, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be loaded now; retry")
-		return
+		return nil, nil
 	case errors.Is(err, ErrTooManyConnections):
 		w.Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
 		refuse(w, http.StatusServiceUnavailable, shared.CodeTooManyClients,
 			fmt.Sprintf("the server holds its maximum of %d streams", h.cfg.MaxTotalConnections))
-		return
+		return nil, nil
 	case err != nil:
 		refuse(w, http.StatusInternalServerError, shared.CodeInternal, "cannot open the stream")
-		return
+		return nil, nil
 	}
-	detached := false // a detached stream ends itself (detach.go)
+	var dc *detachedConn // a stream taken over ends itself (detach.go)
 	defer func() {
-		if !detached {
+		if dc == nil {
 			h.closeStream(st)
 		}
 	}()
@@ -225,7 +237,8 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) {
 		go h.replay(st, after, lastID)
 	}
 	h.watchServer(srv, r)
-	detached = st.serve(r.Context(), r, w, first)
+	dc = st.serve(r.Context(), r, w, first)
+	return st, dc
 }
 
 func boolInt(b bool) int {

@@ -423,11 +423,11 @@ func canFlush(w http.ResponseWriter) bool {
 // serve writes the stream's headers and first events, then owns the
 // connection until the stream ends. w receives the bytes and flushes.
 //
-// It returns true when it detached the stream from the request instead
-// (detach.go): writers from the hub's pool then write it, this goroutine
-// watches the connection, and serve returns once the stream has ended
-// itself through Hub.closeStream.
-func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWriter, first []byte) (detached bool) {
+// It returns the connection when it took the stream over from net/http
+// instead (detach.go): writers from the hub's pool then write it, and the
+// caller parks in st.park until the stream has ended itself through
+// Hub.closeStream.
+func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWriter, first []byte) *detachedConn {
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-cache")
@@ -437,16 +437,7 @@ func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWri
 		// ends, even after a clean end of the body: say so, so that no
 		// client sends its next request on it.
 		hdr.Set("Connection", "close")
-		dc := st.detach(w, first)
-		if dc == nil {
-			return false
-		}
-		st.watch(dc)
-		<-st.ended
-		if bc, ok := w.(BypassCounter); ok {
-			bc.CountBypassed(st.written.Load())
-		}
-		return true
+		return st.detach(w, first)
 	}
 	if r.ProtoMajor == 1 {
 		hdr.Set("Connection", "keep-alive")
@@ -463,15 +454,15 @@ func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWri
 	st.probe.Store(r.ProtoMajor == 1)
 	w.WriteHeader(http.StatusOK)
 	if st.isDone() && st.reason.interrupts() {
-		return false
+		return nil
 	}
 	if _, err := w.Write(first); err != nil {
 		st.kick(reasonWrite)
-		return false
+		return nil
 	}
 	if err := rc.Flush(); err != nil {
 		st.kick(reasonWrite)
-		return false
+		return nil
 	}
 
 	var timeout <-chan time.Time
@@ -492,18 +483,18 @@ func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWri
 			}
 			if err := st.flush(w, rc); err != nil {
 				st.kick(reasonWrite)
-				return false
+				return nil
 			}
 		case <-st.done:
 			st.finish(w, rc)
-			return false
+			return nil
 		case <-timeout:
 			st.kick(reasonTimeout)
 			st.finish(w, rc)
-			return false
+			return nil
 		case <-ctx.Done():
 			st.kick(reasonGone)
-			return false
+			return nil
 		}
 	}
 }

@@ -131,6 +131,12 @@ type Config struct {
 	// returns when the stream ends, so Echo's middleware sees the whole
 	// stream. Set it when middleware must see every byte.
 	DisableTakeover bool
+	// ReleaseHandler makes the handler of a stream taken over return as
+	// soon as the takeover is done, instead of when the stream ends. An
+	// idle stream then costs about 5 KiB instead of about 16 KiB
+	// (docs/PERFORMANCE.md), but Echo's Logger records a short request
+	// without its body bytes, and tracing spans end early.
+	ReleaseHandler bool
 
 	// Broker carries events between hubs and keeps their history. nil
 	// means an in-memory broker sized by the History fields: one process,
@@ -170,6 +176,7 @@ func (c Config) core() ssevent.Config {
 		WriteTimeout:          c.WriteTimeout,
 		ReconnectJitter:       c.ReconnectJitter,
 		DisableTakeover:       c.DisableTakeover,
+		ReleaseHandler:        c.ReleaseHandler,
 		Broker:                c.Broker,
 		Logger:                c.Logger,
 	}
