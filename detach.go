@@ -18,9 +18,9 @@ package ssevent
 import (
 	"bufio"
 	"errors"
+	"io"
 	"net"
 	"net/http"
-	"reflect"
 	"runtime"
 	"strconv"
 	"sync"
@@ -35,6 +35,9 @@ import (
 // it calls CountBypassed once, when the stream has ended and before
 // ServeHTTP returns, with the bytes of the body it wrote to the connection
 // beneath the writer, chunk framing included.
+//
+// A BypassCounter must also have an Unwrap method returning the writer
+// beneath it: the hub takes a stream over only when that is net/http's own.
 type BypassCounter interface {
 	CountBypassed(n int64)
 }
@@ -45,23 +48,43 @@ type detachedConn struct {
 	raw  syscall.RawConn
 }
 
-// isStdWriter reports whether w is net/http's own HTTP/1.x response writer.
-func isStdWriter(w http.ResponseWriter) bool {
-	return reflect.TypeOf(w).String() == "*http.response"
+// netHTTPWriter is the method set of net/http's own HTTP/1.x response
+// writer. A writer that has all of it and no Unwrap method is net/http's,
+// or one that chose to look exactly like it; a middleware's writer that
+// transforms or counts the bytes lacks some of it (and usually has Unwrap).
+type netHTTPWriter interface {
+	http.ResponseWriter
+	http.Hijacker
+	http.Flusher
+	io.ReaderFrom
+	io.StringWriter
+	FlushError() error
+	SetReadDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
+	EnableFullDuplex() error
 }
 
 // detachable reports whether the stream can be taken over from net/http:
-// an HTTP/1.1 request without TLS whose writer is net/http's own (directly
-// or under Echo's Response, which only records the status and runs its
-// hooks), and a response that net/http will send chunked.
+// an HTTP/1.1 request without TLS whose writer is net/http's own, directly
+// or under one BypassCounter (a framework adapter's writer, which learns
+// the bytes written beneath it), and a response that net/http will send
+// chunked. Any other wrapper keeps the stream on the standard path, where
+// it sees every byte.
 func (hub *Hub) detachable(r *http.Request, w http.ResponseWriter) bool {
 	if hub.cfg.DisableTakeover || r.ProtoMajor != 1 || r.ProtoMinor != 1 || r.TLS != nil {
 		return false
 	}
-	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
+	if _, ok := w.(BypassCounter); ok {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return false
+		}
 		w = u.Unwrap()
 	}
-	if _, ok := w.(http.Hijacker); !ok || !isStdWriter(w) {
+	if _, ok := w.(netHTTPWriter); !ok {
+		return false
+	}
+	if _, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
 		return false
 	}
 	h := w.Header()
@@ -181,6 +204,9 @@ type writerPool struct {
 	writers int
 	max     int // GOMAXPROCS, read when the pool wakes from idle
 	idle    sync.Cond
+	// batches are the writers' buffers, of maxBatch bytes, shared with
+	// the standard path's writes.
+	batches sync.Pool
 }
 
 // schedule hands st, which the caller marked scheduled, to the pool.
@@ -213,8 +239,8 @@ func (p *writerPool) wait() {
 }
 
 func (p *writerPool) run() {
-	bp := batchPool.Get().(*[]byte)
-	defer batchPool.Put(bp)
+	bp := p.batches.Get().(*[]byte)
+	defer p.batches.Put(bp)
 	for {
 		p.mu.Lock()
 		if p.head == len(p.ready) {
@@ -259,8 +285,8 @@ var errWouldBlock = errors.New("would block")
 // is done.
 func (st *stream) drain(bp *[]byte, block bool) {
 	if bp == nil {
-		bp = batchPool.Get().(*[]byte)
-		defer batchPool.Put(bp)
+		bp = st.hub.pool.batches.Get().(*[]byte)
+		defer st.hub.pool.batches.Put(bp)
 	}
 	dc := st.conn.Load()
 	for {
@@ -404,8 +430,8 @@ func (st *stream) writeBlocking(dc *detachedConn, b []byte) error {
 // body; then the connection closes and the hub forgets the stream.
 func (st *stream) end(dc *detachedConn, bp *[]byte) {
 	if bp == nil {
-		bp = batchPool.Get().(*[]byte)
-		defer batchPool.Put(bp)
+		bp = st.hub.pool.batches.Get().(*[]byte)
+		defer st.hub.pool.batches.Put(bp)
 	}
 	if st.reason.drains() && st.finishDetached(dc, bp) == nil {
 		_ = st.writeBlocking(dc, []byte("0\r\n\r\n"))

@@ -46,6 +46,8 @@ type Hub struct {
 	cancel context.CancelFunc
 	// pool drains the detached streams (detach.go).
 	pool writerPool
+	// fanouts holds the recipient lists of deliveries in progress.
+	fanouts sync.Pool
 	// servers are the http.Servers streams came through, each watched
 	// for its shutdown (shutdown.go). Guarded by mu.
 	servers map[*http.Server]*shutdownWatch
@@ -103,6 +105,8 @@ func NewHub(cfg Config) (*Hub, error) {
 		servers:  make(map[*http.Server]*shutdownWatch),
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.pool.batches.New = func() any { b := make([]byte, 0, maxBatch); return &b }
+	h.fanouts.New = func() any { return new([]*stream) }
 	if h.broker == nil {
 		h.broker = newMemoryBroker()
 	}
@@ -210,53 +214,50 @@ func (h *Hub) deliver(m Message) {
 	h.delivered.Store(m.ID)
 	switch m.Topic.Kind {
 	case TopicChannel:
-		to := fanoutPool.Get().(*[]*stream)
+		to := h.fanouts.Get().(*[]*stream)
 		for s := range h.subs[m.Topic.Name] {
 			if s.stream != nil {
 				*to = append(*to, s.stream)
 			}
 		}
 		h.mu.RUnlock()
-		fanout(to, f)
+		h.fanout(to, f)
 	case TopicClient:
 		if s := h.clients[m.Topic.Name]; s != nil && s.stream != nil {
 			s.stream.enqueue(f)
 		}
 		h.mu.RUnlock()
 	case TopicAll:
-		to := fanoutPool.Get().(*[]*stream)
+		to := h.fanouts.Get().(*[]*stream)
 		for st := range h.attached {
 			*to = append(*to, st)
 		}
 		h.mu.RUnlock()
-		fanout(to, f)
+		h.fanout(to, f)
 	default:
 		h.mu.RUnlock()
 	}
 }
 
-// fanoutPool holds the recipient lists of deliveries in progress.
-var fanoutPool = sync.Pool{New: func() any { return new([]*stream) }}
-
 // fanout queues f on every stream of *to, then recycles the list.
-func fanout(to *[]*stream, f *frame) {
+func (h *Hub) fanout(to *[]*stream, f *frame) {
 	for _, st := range *to {
 		st.enqueue(f)
 	}
 	clear(*to)
 	*to = (*to)[:0]
-	fanoutPool.Put(to)
+	h.fanouts.Put(to)
 }
 
 // enqueueAll queues f on every attached stream.
 func (h *Hub) enqueueAll(f *frame) {
-	to := fanoutPool.Get().(*[]*stream)
+	to := h.fanouts.Get().(*[]*stream)
 	h.mu.RLock()
 	for st := range h.attached {
 		*to = append(*to, st)
 	}
 	h.mu.RUnlock()
-	fanout(to, f)
+	h.fanout(to, f)
 }
 
 // frameOf returns the wire form of m: the one the broker keeps with it, or

@@ -341,8 +341,6 @@ func (st *stream) finalFrame() []byte {
 	return b
 }
 
-var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, maxBatch); return &b }}
-
 // flush writes what is queued through w, a batch at a time, each write
 // under a fresh deadline so that WriteTimeout bounds a stall, not the
 // whole backlog, then flushes once. It returns the first error.
@@ -354,8 +352,8 @@ func (st *stream) flush(w http.ResponseWriter, rc *http.ResponseController) erro
 		st.mu.Unlock()
 		return nil
 	}
-	bp := batchPool.Get().(*[]byte)
-	defer batchPool.Put(bp)
+	bp := st.hub.pool.batches.Get().(*[]byte)
+	defer st.hub.pool.batches.Put(bp)
 	for i := 0; i < len(q); {
 		j, n := batchEnd(q, i)
 		buf := (*bp)[:0]
