@@ -274,22 +274,15 @@ func (h *Hub) frameOf(m Message) *frame {
 func encodeMessage(m Message, epoch string) *frame {
 	size := len(m.Data) + len(m.Event) + len(m.Topic.Name) + len(epoch) + 88
 	b := make([]byte, 0, size)
-	b = append(b, "id: "...)
-	b = shared.EventID{Epoch: epoch, Seq: m.ID}.Append(b)
+	id := shared.EventID{Epoch: epoch, Seq: m.ID}
 	if m.Event == "" {
-		b = append(b, "\nevent: message\ndata: "...)
 		ch := []byte(`""`)
 		if m.Topic.Kind == TopicChannel {
-			ch = appendJSONName(make([]byte, 0, len(m.Topic.Name)+2), m.Topic.Name)
+			ch = shared.AppendChannelJSON(make([]byte, 0, len(m.Topic.Name)+2), m.Topic.Name)
 		}
-		b = shared.AppendEnvelope(b, ch, m.Data)
-		b = append(b, '\n', '\n')
+		b = shared.AppendMessageEvent(b, id, ch, m.Data)
 	} else {
-		b = append(b, "\nevent: "...)
-		b = append(b, m.Event...)
-		b = append(b, "\ndata: "...)
-		b = append(b, m.Data...) // JSON from json.Marshal holds no line break
-		b = append(b, '\n', '\n')
+		b = shared.AppendJSONEvent(b, id, m.Event, m.Data)
 	}
 	return &frame{id: m.ID, b: b}
 }
@@ -303,19 +296,6 @@ func (f *frame) payload(m *Message, n int) []byte {
 		end--
 	}
 	return f.b[end-n : end : end]
-}
-
-// appendJSONName quotes a validated channel name as a JSON string. Names
-// hold no control characters, so only quote and backslash need escaping.
-func appendJSONName(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '"' || c == '\\' {
-			dst = append(dst, '\\')
-		}
-		dst = append(dst, s[i])
-	}
-	return append(dst, '"')
 }
 
 // Subscribe adds channels to a client's set, bypassing OnSubscribe, and

@@ -139,6 +139,47 @@ func AppendEnvelope(dst, channelJSON, payload []byte) []byte {
 	return append(dst, '}')
 }
 
+// AppendChannelJSON appends a valid channel name (ValidChannel) as a JSON
+// string. Valid names hold no control characters, so only the quote and
+// the backslash need escaping.
+func AppendChannelJSON(dst []byte, channel string) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(channel); i++ {
+		if c := channel[i]; c == '"' || c == '\\' {
+			dst = append(dst, '\\')
+		}
+		dst = append(dst, channel[i])
+	}
+	return append(dst, '"')
+}
+
+// AppendMessageEvent appends a "message" event with the given id whose
+// data is the envelope of payload, a valid JSON value on one line (as
+// json.Marshal writes it), and channelJSON, the channel as a JSON string
+// (AppendChannelJSON; `""` for a message to one client or to all). It is
+// AppendEvent without the checks, for the server's hot path.
+func AppendMessageEvent(dst []byte, id EventID, channelJSON, payload []byte) []byte {
+	dst = append(dst, "id: "...)
+	dst = id.Append(dst)
+	dst = append(dst, "\nevent: "+EventMessage+"\ndata: "...)
+	dst = AppendEnvelope(dst, channelJSON, payload)
+	return append(dst, '\n', '\n')
+}
+
+// AppendJSONEvent appends an event with the given id and name whose data is
+// a JSON value on one line (as json.Marshal writes it). The name must be
+// valid (ValidEventName). It is AppendEvent without the checks, for the
+// server's hot path.
+func AppendJSONEvent(dst []byte, id EventID, name string, data []byte) []byte {
+	dst = append(dst, "id: "...)
+	dst = id.Append(dst)
+	dst = append(dst, "\nevent: "...)
+	dst = append(dst, name...)
+	dst = append(dst, "\ndata: "...)
+	dst = append(dst, data...)
+	return append(dst, '\n', '\n')
+}
+
 // Connected is the data of the "connected" event.
 type Connected struct {
 	// ClientID identifies this client in POST requests and SendTo. It is
