@@ -15,6 +15,30 @@
 //	  client.on('message', ({ data }) => console.log(data.channel, data.payload));
 //	</script>
 //
+// # Under compressing middleware
+//
+// A middleware that compresses responses (Echo's Gzip, klauspost's gzhttp,
+// gorilla's CompressHandler) runs before Handler and would compress a
+// precompressed copy of the wasm once more (Echo's does not check
+// Content-Encoding), which no browser decodes. Such middleware announces
+// itself before the handler writes: it adds Vary: Accept-Encoding to the
+// response, or sets Content-Encoding. When Handler finds either on the
+// response it was given, it leaves the encoding to the middleware: it
+// serves the identity bytes of ssevent.wasm, sets no Content-Encoding,
+// gives weak ETags (the middleware changes the bytes) and ignores Range
+// (a range of the identity bytes is not a range of what the middleware
+// sends). The middleware's own compression then applies, once. To have
+// the smaller brotli copy served, and spare the server compressing 2.7 MB
+// per load, skip Handler's route in the middleware, e.g. with Echo:
+//
+//	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{
+//		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Path(), "/ssevent/") },
+//	}))
+//
+// Middleware that neither announces itself so nor leaves responses that
+// carry a Content-Encoding alone cannot be detected: skip Handler's route
+// in it.
+//
 // `make wasm` rebuilds the assets from ./cmd/ssevent-wasm; they are committed
 // so that `go get` users have them. Handler is safe for concurrent use.
 package static
@@ -98,6 +122,8 @@ func typeOf(name string) string {
 // for the client), a strong ETag answered with 304 on If-None-Match,
 // Cache-Control, and for ssevent.wasm the brotli or gzip copy when the
 // request's Accept-Encoding allows it, with Content-Encoding and Vary.
+// Under a compressing middleware it serves the identity bytes instead, for
+// the middleware to compress (see the package documentation).
 func Handler() http.Handler {
 	loadOnce.Do(load)
 	return http.HandlerFunc(serve)
@@ -117,7 +143,16 @@ func serve(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	etag := a.etag
-	if name == "ssevent.wasm" {
+	if upstreamEncodes(h) {
+		// A middleware before this handler compresses the response:
+		// give it the identity bytes, whole, and say that the bytes
+		// the client gets are not these.
+		etag = "W/" + etag
+		if r.Header.Get("Range") != "" {
+			r = r.Clone(r.Context())
+			r.Header.Del("Range")
+		}
+	} else if name == "ssevent.wasm" {
 		h.Add("Vary", "Accept-Encoding")
 		for _, enc := range []struct{ token, suffix string }{{"br", ".br"}, {"gzip", ".gz"}} {
 			if z, ok := assets[name+enc.suffix]; ok && accepts(r.Header.Get("Accept-Encoding"), enc.token) {
@@ -132,6 +167,23 @@ func serve(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", CacheControl)
 	h.Set("X-Content-Type-Options", "nosniff")
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+}
+
+// upstreamEncodes reports whether a middleware before the handler has taken
+// charge of the response's content coding: the response already varies
+// on Accept-Encoding, or already has a Content-Encoding.
+func upstreamEncodes(h http.Header) bool {
+	if h.Get("Content-Encoding") != "" {
+		return true
+	}
+	for _, v := range h.Values("Vary") {
+		for _, f := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(f), "Accept-Encoding") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // accepts reports whether an Accept-Encoding header allows the coding
