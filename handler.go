@@ -169,7 +169,7 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) (*stream, *detach
 			}
 		}
 		req.resumeID = resumeID
-		st, resumed, set, after, err = h.openCluster(r.Context(), req)
+		st, resumed, set, after, err = h.openResume(r.Context(), req)
 	}
 	if resumeID == "" || errors.Is(err, errNoResume) {
 		// Not a resumption: approve the asked channels, then open.
@@ -211,7 +211,7 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) (*stream, *detach
 			h.closeStream(st)
 		}
 	}()
-	h.clusterOpened(r.Context(), st, resumed, set)
+	h.sessions.opened(r.Context(), st, resumed, set)
 
 	hb := int64(0)
 	if h.cfg.HeartbeatInterval > 0 {

@@ -23,8 +23,9 @@ type Hub struct {
 	cfg    Config
 	log    *slog.Logger
 	broker Broker
-	// cluster is broker when it is a ClusterBroker: hub_cluster.go.
-	cluster ClusterBroker
+	// sessions keeps the sessions beyond this hub's memory when the
+	// broker is a ClusterBroker (hub_cluster.go); sessions.go.
+	sessions sessions
 
 	mu       sync.RWMutex
 	clients  map[string]*session              // by id; attached or waiting to resume
@@ -315,9 +316,11 @@ func (h *Hub) Subscribe(ctx context.Context, clientID string, channels ...string
 // subscribe applies a subscription and returns the resulting set. notify
 // tells the client of its new set (a change it did not ask for itself).
 func (h *Hub) subscribe(ctx context.Context, clientID string, channels []string, notify bool) ([]string, error) {
-	if h.cluster != nil {
-		return h.clusterUpdate(ctx, CommandSubscribe, clientID, channels)
-	}
+	return h.sessions.update(ctx, CommandSubscribe, clientID, channels, notify)
+}
+
+// subscribeLocal is subscribe on the sessions this hub holds.
+func (h *Hub) subscribeLocal(clientID string, channels []string, notify bool) ([]string, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -368,9 +371,11 @@ func (h *Hub) Unsubscribe(ctx context.Context, clientID string, channels ...stri
 }
 
 func (h *Hub) unsubscribe(ctx context.Context, clientID string, channels []string, notify bool) ([]string, error) {
-	if h.cluster != nil {
-		return h.clusterUpdate(ctx, CommandUnsubscribe, clientID, channels)
-	}
+	return h.sessions.update(ctx, CommandUnsubscribe, clientID, channels, notify)
+}
+
+// unsubscribeLocal is unsubscribe on the sessions this hub holds.
+func (h *Hub) unsubscribeLocal(clientID string, channels []string, notify bool) ([]string, error) {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -400,10 +405,10 @@ func (h *Hub) unsubscribe(ctx context.Context, clientID string, channels []strin
 
 // ClientCount returns the number of open streams. With a ClusterBroker it
 // counts the streams of every live hub, as their presence last told.
-func (h *Hub) ClientCount(ctx context.Context) int {
-	if h.cluster != nil {
-		return h.clusterClientCount(ctx)
-	}
+func (h *Hub) ClientCount(ctx context.Context) int { return h.sessions.count(ctx) }
+
+// countLocal is the number of streams this hub holds.
+func (h *Hub) countLocal() int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return len(h.attached)
@@ -413,11 +418,12 @@ func (h *Hub) ClientCount(ctx context.Context) int {
 // are subscribed to channel, sorted. With a ClusterBroker it lists those
 // of every live hub, as their presence last told.
 func (h *Hub) ClientsByChannel(ctx context.Context, channel string) []string {
-	if h.cluster != nil {
-		if ids, ok := h.clusterClientsByChannel(ctx, channel); ok {
-			return ids
-		}
-	}
+	return h.sessions.byChannel(ctx, channel)
+}
+
+// byChannelLocal lists the clients with a stream on this hub subscribed to
+// channel, sorted.
+func (h *Hub) byChannelLocal(channel string) []string {
 	h.mu.RLock()
 	ids := make([]string, 0, len(h.subs[channel]))
 	for s := range h.subs[channel] {
@@ -432,11 +438,10 @@ func (h *Hub) ClientsByChannel(ctx context.Context, channel string) []string {
 
 // ClearClients disconnects every client and forgets every session (of
 // every hub, with a ClusterBroker).
-func (h *Hub) ClearClients(ctx context.Context) {
-	if h.cluster != nil {
-		h.clusterClear(ctx)
-		return
-	}
+func (h *Hub) ClearClients(ctx context.Context) { h.sessions.clear(ctx) }
+
+// clearLocal ends every session this hub holds.
+func (h *Hub) clearLocal() {
 	h.mu.Lock()
 	var forget []string
 	for _, s := range h.clients {
@@ -474,8 +479,9 @@ func (h *Hub) forgetLocked(s *session) []string {
 	return []string{s.id}
 }
 
+// forgetTopics drops the private history of sessions this hub forgot.
 func (h *Hub) forgetTopics(ids []string) {
-	if h.cluster != nil {
+	if !h.sessions.ownsHistory() {
 		return // the cluster drops private history when a session ends
 	}
 	for _, id := range ids {
@@ -640,7 +646,7 @@ func (h *Hub) closeStream(st *stream) {
 	}
 	h.mu.Unlock()
 	h.forgetTopics(forget)
-	h.clusterClosed(st, forget != nil)
+	h.sessions.closed(st, forget != nil)
 	if st.reason.notable() {
 		h.log.Info("ssevent: stream ended", "client", s.id, "reason", st.reason.String())
 	} else {
@@ -774,7 +780,7 @@ func (h *Hub) place(ctx context.Context, id shared.EventID) (uint64, bool) {
 		return 0, false
 	case id.Seq <= h.delivered.Load():
 		return id.Seq, true
-	case h.cluster == nil:
+	case !h.sessions.shared():
 		return 0, false
 	}
 	t := time.NewTicker(10 * time.Millisecond)

@@ -1,9 +1,9 @@
 package ssevent
 
 // This file holds what a Hub does differently when its broker is a
-// ClusterBroker: session state lives in the broker, and changes to a
-// session held by another hub travel to it as Commands. With the in-memory
-// broker, h.cluster is nil and none of this runs.
+// ClusterBroker (clusterSessions, behind the sessions seam of sessions.go):
+// session state lives in the broker, and changes to a session held by
+// another hub travel to it as Commands.
 //
 // The broker bounds each of its calls by itself (the Redis broker by its
 // Options.Timeout) and returns an error wrapping ErrUnavailable when its
@@ -23,9 +23,10 @@ import (
 func (h *Hub) startBroker(opts BrokerOptions) error {
 	cb, ok := h.broker.(ClusterBroker)
 	if !ok {
+		h.sessions = localSessions{h}
 		return h.broker.Start(opts, h.deliver)
 	}
-	h.cluster = cb
+	h.sessions = clusterSessions{h: h, b: cb}
 	return cb.StartCluster(opts, h.deliver, ClusterHooks{Apply: h.apply, Presence: h.presence, Resync: h.resync})
 }
 
@@ -35,69 +36,82 @@ func (h *Hub) knows(ctx context.Context, id string) (bool, error) {
 	h.mu.RLock()
 	_, ok := h.clients[id]
 	h.mu.RUnlock()
-	if ok || h.cluster == nil {
-		return ok, nil
+	if ok {
+		return true, nil
 	}
-	_, ok, err := h.cluster.LoadSession(ctx, id)
+	_, ok, err := h.sessions.load(ctx, id)
 	return ok, err
 }
 
-// clusterUpdate changes a session's channels through the cluster; the hub
+// clusterSessions are sessions recorded in a ClusterBroker.
+type clusterSessions struct {
+	h *Hub
+	b ClusterBroker
+}
+
+func (c clusterSessions) shared() bool      { return true }
+func (c clusterSessions) ownsHistory() bool { return false } // the cluster drops private history when a session ends
+
+func (c clusterSessions) load(ctx context.Context, id string) (SessionRecord, bool, error) {
+	return c.b.LoadSession(ctx, id)
+}
+
+// update changes a session's channels through the cluster; the hub
 // holding the session applies the change when the command reaches it,
-// before any message published after this call returns.
-func (h *Hub) clusterUpdate(ctx context.Context, op CommandOp, id string, channels []string) ([]string, error) {
-	if h.isClosed() {
+// before any message published after this call returns. The client is
+// told of its new set whether or not it asked.
+func (c clusterSessions) update(ctx context.Context, op CommandOp, id string, channels []string, _ bool) ([]string, error) {
+	if c.h.isClosed() {
 		return nil, ErrClosed
 	}
 	if op == CommandUnsubscribe && len(channels) == 0 {
-		return nil, h.cluster.EndSession(ctx, id)
+		return nil, c.b.EndSession(ctx, id)
 	}
-	return h.cluster.UpdateSession(ctx, id, op, channels, h.cfg.MaxChannelsPerClient)
+	return c.b.UpdateSession(ctx, id, op, channels, c.h.cfg.MaxChannelsPerClient)
 }
 
-// clusterClear forgets every session of the cluster. When the cluster
-// cannot be reached, this hub's sessions are ended all the same.
-func (h *Hub) clusterClear(ctx context.Context) {
-	if err := h.cluster.ClearSessions(ctx); err != nil {
-		h.log.Warn("ssevent: clearing the cluster's sessions; ending this hub's only", "err", err)
-		h.apply(Command{Op: CommandClear})
+// clear forgets every session of the cluster. When the cluster cannot be
+// reached, this hub's sessions are ended all the same.
+func (c clusterSessions) clear(ctx context.Context) {
+	if err := c.b.ClearSessions(ctx); err != nil {
+		c.h.log.Warn("ssevent: clearing the cluster's sessions; ending this hub's only", "err", err)
+		c.h.apply(Command{Op: CommandClear})
 	}
 }
 
-// clusterClientCount is ClientCount for a cluster, falling back to this
-// hub's streams when the cluster cannot be reached.
-func (h *Hub) clusterClientCount(ctx context.Context) int {
-	n, err := h.cluster.ClientCount(ctx)
+// count counts the streams of every live hub, as their presence last
+// told, falling back to this hub's streams when the cluster cannot be
+// reached.
+func (c clusterSessions) count(ctx context.Context) int {
+	n, err := c.b.ClientCount(ctx)
 	if err != nil {
-		h.log.Warn("ssevent: counting the cluster's clients; counting this hub's only", "err", err)
-		h.mu.RLock()
-		defer h.mu.RUnlock()
-		return len(h.attached)
+		c.h.log.Warn("ssevent: counting the cluster's clients; counting this hub's only", "err", err)
+		return c.h.countLocal()
 	}
 	return n
 }
 
-// clusterClientsByChannel is ClientsByChannel for a cluster, falling back
-// to this hub's streams when the cluster cannot be reached.
-func (h *Hub) clusterClientsByChannel(ctx context.Context, channel string) ([]string, bool) {
-	ids, err := h.cluster.ClientsByChannel(ctx, channel)
+// byChannel lists the clients of every live hub, as their presence last
+// told, falling back to this hub's when the cluster cannot be reached.
+func (c clusterSessions) byChannel(ctx context.Context, channel string) []string {
+	ids, err := c.b.ClientsByChannel(ctx, channel)
 	if err != nil {
-		h.log.Warn("ssevent: listing the cluster's clients; listing this hub's only", "err", err)
-		return nil, false
+		c.h.log.Warn("ssevent: listing the cluster's clients; listing this hub's only", "err", err)
+		return c.h.byChannelLocal(channel)
 	}
-	return ids, true
+	return ids
 }
 
-// openCluster is open, except that in a cluster a session to resume that
-// this hub does not hold is taken from the cluster. When the cluster cannot
+// openResume is open for a session to resume: one that this hub does not
+// hold is taken from the cluster's record, if any. When the cluster cannot
 // tell whether the session lives, it returns an error wrapping
 // ErrUnavailable, not a fresh session.
-func (h *Hub) openCluster(ctx context.Context, req openRequest) (st *stream, resumed bool, set []string, after uint64, err error) {
+func (h *Hub) openResume(ctx context.Context, req openRequest) (st *stream, resumed bool, set []string, after uint64, err error) {
 	st, resumed, set, after, err = h.open(req)
-	if h.cluster == nil || !errors.Is(err, errNoResume) {
+	if !errors.Is(err, errNoResume) {
 		return st, resumed, set, after, err
 	}
-	rec, ok, lerr := h.cluster.LoadSession(ctx, req.resumeID)
+	rec, ok, lerr := h.sessions.load(ctx, req.resumeID)
 	if lerr != nil {
 		// The session may live on: opening a fresh one would lose its
 		// channels. The client is to retry with the same id.
@@ -132,34 +146,30 @@ func (h *Hub) openCluster(ctx context.Context, req openRequest) (st *stream, res
 	return st, resumed, set, after, err
 }
 
-// clusterOpened tells the cluster that st's session is held here: a new
+// opened tells the cluster that st's session is held here: a new
 // session's record is stored, a resumed one is taken from whichever hub
 // held it. A failure is logged (the broker bounds the call): the stream
-// goes on, and the record is stored when it ends (clusterClosed), so that
-// the session can then be resumed on any hub.
-func (h *Hub) clusterOpened(ctx context.Context, st *stream, resumed bool, set []string) {
-	if h.cluster == nil {
-		return
-	}
+// goes on, and the record is stored when it ends (closed), so that the
+// session can then be resumed on any hub.
+func (c clusterSessions) opened(ctx context.Context, st *stream, resumed bool, set []string) {
 	var err error
 	if resumed {
-		err = h.cluster.AttachSession(ctx, st.sess.id)
+		err = c.b.AttachSession(ctx, st.sess.id)
 	} else {
-		err = h.cluster.SaveSession(ctx, st.sess.id, SessionRecord{Channels: set, Owner: st.sess.owner, KeyHash: st.sess.keyHash}, 0)
+		err = c.b.SaveSession(ctx, st.sess.id, SessionRecord{Channels: set, Owner: st.sess.owner, KeyHash: st.sess.keyHash}, 0)
 	}
 	if err != nil {
-		h.log.Warn("ssevent: storing a session in the cluster", "client", st.sess.id, "err", err)
+		c.h.log.Warn("ssevent: storing a session in the cluster", "client", st.sess.id, "err", err)
 	}
 }
 
-// clusterClosed records a session whose stream ended so that any hub can
-// resume it within the resume window. forgotten tells whether this hub
-// let it go when the stream ended.
-func (h *Hub) clusterClosed(st *stream, forgotten bool) {
-	if h.cluster == nil || st.reason == reasonTakenOver || st.reason.forgets() {
+// closed records a session whose stream ended so that any hub can resume
+// it within the resume window.
+func (c clusterSessions) closed(st *stream, forgotten bool) {
+	if st.reason == reasonTakenOver || st.reason.forgets() {
 		return // moved to another stream, or ended through the cluster
 	}
-	s := st.sess
+	h, s := c.h, st.sess
 	h.mu.RLock()
 	moved := s.stream != nil || (s.gone && !forgotten)
 	rec := SessionRecord{Channels: s.channelList(), Cursor: atomic.LoadUint64(&s.cursor), Owner: s.owner, KeyHash: s.keyHash}
@@ -170,11 +180,11 @@ func (h *Hub) clusterClosed(st *stream, forgotten bool) {
 	ctx := context.Background()
 	var err error
 	if h.cfg.ResumeWindow <= 0 {
-		if err = h.cluster.EndSession(ctx, s.id); errors.Is(err, ErrUnknownClient) {
+		if err = c.b.EndSession(ctx, s.id); errors.Is(err, ErrUnknownClient) {
 			err = nil
 		}
 	} else {
-		err = h.cluster.SaveSession(ctx, s.id, rec, h.cfg.ResumeWindow)
+		err = c.b.SaveSession(ctx, s.id, rec, h.cfg.ResumeWindow)
 	}
 	if err != nil {
 		h.log.Warn("ssevent: recording a session for resumption", "client", s.id, "err", err)

@@ -91,10 +91,7 @@ func (h *Hub) sessionFor(ctx context.Context, id, ident, key string) (channels [
 		return channels, true, nil
 	}
 	h.mu.RUnlock()
-	if h.cluster == nil {
-		return nil, false, nil
-	}
-	rec, ok, err := h.cluster.LoadSession(ctx, id)
+	rec, ok, err := h.sessions.load(ctx, id)
 	switch {
 	case err != nil:
 		return nil, false, err
