@@ -167,8 +167,8 @@ func (h mwEnds) Handle(_ context.Context, r slog.Record) error {
 	return nil
 }
 
-// returned is route middleware that closes ch when the handler returns.
-func returned(ch chan<- struct{}) echo.MiddlewareFunc {
+// mwReturned is route middleware that closes ch when the handler returns.
+func mwReturned(ch chan<- struct{}) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			defer close(ch)
@@ -201,7 +201,7 @@ func TestGzipStalledReaderCut(t *testing.T) {
 	done := make(chan struct{})
 	e := mwEcho()
 	e.Use(middleware.Gzip())
-	e.Any("/events", hub.Handler, returned(done))
+	e.Any("/events", hub.Handler, mwReturned(done))
 	addr := mwServe(t, e, hub, 64<<10)
 
 	c, err := rawclient.Dial(addr, rawclient.Options{RecvBuffer: 4096})
