@@ -1,7 +1,0 @@
-//go:build race
-
-package server_test
-
-// raceEnabled tells tests that measure memory or time that the race
-// detector slows everything down: they scale down under it.
-const raceEnabled = true
