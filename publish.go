@@ -1,0 +1,181 @@
+package ssevent
+
+// Publishing: Send, SendTo and Broadcast hand a message to the broker,
+// which delivers it back (deliver) to be encoded once and queued on every
+// recipient's stream.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/ssevent/ssevent/shared"
+)
+
+// Send publishes data, encoded as JSON, to the subscribers of channel as a
+// "message" event with data {"channel": channel, "payload": data}. It
+// returns once the event is queued for every subscriber; clients that are
+// reconnecting get it by replay. Sending to a channel without subscribers is
+// not an error.
+func (h *Hub) Send(ctx context.Context, channel string, data any) error {
+	if err := shared.ValidChannel(channel); err != nil {
+		return err
+	}
+	return h.publish(ctx, Topic{Kind: TopicChannel, Name: channel}, "", data)
+}
+
+// SendTo publishes data to one client. Without an event name it arrives as
+// a "message" event with data {"channel": "", "payload": data}; with one,
+// as that event with data being the payload JSON. A client that is
+// reconnecting within the resume window gets it when it resumes.
+func (h *Hub) SendTo(ctx context.Context, clientID string, data any, event ...string) error {
+	name, err := eventName(event)
+	if err != nil {
+		return err
+	}
+	ok, err := h.knows(ctx, clientID)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return ErrUnknownClient
+	}
+	return h.publish(ctx, Topic{Kind: TopicClient, Name: clientID}, name, data)
+}
+
+// Broadcast publishes data to every client, as SendTo does for one.
+func (h *Hub) Broadcast(ctx context.Context, data any, event ...string) error {
+	name, err := eventName(event)
+	if err != nil {
+		return err
+	}
+	return h.publish(ctx, Topic{Kind: TopicAll}, name, data)
+}
+
+func eventName(event []string) (string, error) {
+	switch {
+	case len(event) == 0 || event[0] == "" || event[0] == shared.EventMessage:
+		if len(event) > 1 {
+			return "", fmt.Errorf("%w: more than one event name", ErrInvalidEvent)
+		}
+		return "", nil
+	case len(event) > 1:
+		return "", fmt.Errorf("%w: more than one event name", ErrInvalidEvent)
+	}
+	return event[0], shared.ValidEventName(event[0])
+}
+
+func (h *Hub) publish(ctx context.Context, t Topic, event string, data any) error {
+	payload, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("ssevent: encoding the payload: %w", err)
+	}
+	if len(payload) > h.cfg.MaxPayloadSize {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, len(payload), h.cfg.MaxPayloadSize)
+	}
+	h.mu.RLock()
+	closed := h.closed
+	h.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	_, err = h.broker.Publish(ctx, Message{Topic: t, Event: event, Data: payload})
+	return err
+}
+
+// deliver is the broker's callback: encode once, queue for every recipient.
+// The recipients are listed under the read lock and queued to after it is
+// released, so that subscribing and connecting do not wait for a fan-out.
+// The broker calls deliver one message at a time, which keeps each
+// stream's queue in id order; a stream that ended meanwhile gets a frame
+// nobody writes, and a stream attached meanwhile starts after this id
+// (h.delivered), or replays it from the history, where it already is.
+func (h *Hub) deliver(m Message) {
+	f := h.frameOf(m)
+	h.mu.RLock()
+	h.delivered.Store(m.ID)
+	switch m.Topic.Kind {
+	case TopicChannel:
+		to := h.fanouts.Get().(*[]*stream)
+		for s := range h.subs[m.Topic.Name] {
+			if s.stream != nil {
+				*to = append(*to, s.stream)
+			}
+		}
+		h.mu.RUnlock()
+		h.fanout(to, f)
+	case TopicClient:
+		if s := h.clients[m.Topic.Name]; s != nil && s.stream != nil {
+			s.stream.enqueue(f)
+		}
+		h.mu.RUnlock()
+	case TopicAll:
+		to := h.fanouts.Get().(*[]*stream)
+		for st := range h.attached {
+			*to = append(*to, st)
+		}
+		h.mu.RUnlock()
+		h.fanout(to, f)
+	default:
+		h.mu.RUnlock()
+	}
+}
+
+// fanout queues f on every stream of *to, then recycles the list.
+func (h *Hub) fanout(to *[]*stream, f *frame) {
+	for _, st := range *to {
+		st.enqueue(f)
+	}
+	clear(*to)
+	*to = (*to)[:0]
+	h.fanouts.Put(to)
+}
+
+// enqueueAll queues f on every attached stream.
+func (h *Hub) enqueueAll(f *frame) {
+	to := h.fanouts.Get().(*[]*stream)
+	h.mu.RLock()
+	for st := range h.attached {
+		*to = append(*to, st)
+	}
+	h.mu.RUnlock()
+	h.fanout(to, f)
+}
+
+// frameOf returns the wire form of m: the one the broker keeps with it, or
+// a new one.
+func (h *Hub) frameOf(m Message) *frame {
+	if m.frame != nil {
+		return m.frame
+	}
+	return encodeMessage(m, h.epoch())
+}
+
+// encodeMessage returns the wire form of m, shared by all its recipients,
+// with its id in epoch.
+func encodeMessage(m Message, epoch string) *frame {
+	size := len(m.Data) + len(m.Event) + len(m.Topic.Name) + len(epoch) + 88
+	b := make([]byte, 0, size)
+	id := shared.EventID{Epoch: epoch, Seq: m.ID}
+	if m.Event == "" {
+		ch := []byte(`""`)
+		if m.Topic.Kind == TopicChannel {
+			ch = shared.AppendChannelJSON(make([]byte, 0, len(m.Topic.Name)+2), m.Topic.Name)
+		}
+		b = shared.AppendMessageEvent(b, id, ch, m.Data)
+	} else {
+		b = shared.AppendJSONEvent(b, id, m.Event, m.Data)
+	}
+	return &frame{id: m.ID, b: b}
+}
+
+// payload returns the n bytes of payload JSON inside f, the frame of m:
+// every frame ends with them, then the closing brace of an envelope (for
+// a message without an event name), then the blank line.
+func (f *frame) payload(m *Message, n int) []byte {
+	end := len(f.b) - 2
+	if m.Event == "" {
+		end--
+	}
+	return f.b[end-n : end : end]
+}
