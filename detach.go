@@ -1,16 +1,22 @@
 package ssevent
 
 // Detached streams: an HTTP/1.1 stream served by net/http's own response
-// writer is taken over once its head is written, so that it costs about
-// 5 KiB (socket, stream, session, and a goroutine parked in a one-byte read
-// to notice the client leaving) instead of about 28 KiB (the request
-// goroutine with net/http's read, write and chunk buffers). Writers from
-// the hub's small pool drain the streams that have events queued: each
-// wake-up takes a stream's whole queue and writes it in batches of up to
-// maxBatch bytes, a chunk and a write each. A write that would block is
-// finished by a goroutine of the stream's own, under the write deadline,
-// so that a slow client never holds a pool writer; only the unwritten end
-// of that one batch is copied, the frames after it stay shared.
+// writer is taken over once its head is written. Writers from the hub's
+// small pool drain the streams that have events queued: each wake-up takes
+// a stream's whole queue and writes it in batches of up to maxBatch bytes,
+// a chunk and a write each. A write that would block is finished by a
+// goroutine of the stream's own, under the write deadline, so that a slow
+// client never holds a pool writer; only the unwritten end of that one
+// batch is copied, the frames after it stay shared.
+//
+// The request goroutine parks in ServeHTTP (park), in a one-byte read that
+// notices the client leaving, until the stream ends; the connection's
+// read and write buffers are dropped. An idle stream costs about 16 KiB
+// (an 8 KiB goroutine stack, net/http's request state, socket, stream and
+// session), against about 28 KiB on the standard path; with
+// Config.ReleaseHandler the handler returns at the takeover and a
+// goroutine of its own watches the connection: about 5 KiB
+// (docs/PERFORMANCE.md).
 //
 // HTTP/2, TLS, HTTP/1.0, and response writers wrapped by middleware keep
 // the standard path (stream.serve): the request goroutine writes.

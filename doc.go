@@ -25,21 +25,27 @@
 // never mistaken for a position. Publishing never waits for a client: each
 // stream has a queue of pre-encoded events shared with the other streams,
 // bounded by Config.QueueSize and Config.QueueMaxBytes, drained into as few
-// writes as possible. A stream on
-// net/http's own HTTP/1.1 response writer is detached from its request
-// after the headers: its request goroutine returns, and a small pool of
-// writers drains the streams that have events queued (a write that would
-// block finishes on a goroutine of its own, under Config.WriteTimeout). Such
-// a stream is no longer tracked by the http.Server, but the hub watches the
-// server and ends it on Shutdown or Close.
-// HTTP/2, TLS and response writers wrapped by middleware keep the request
-// goroutine as the stream's writer. A client whose queue passes its bounds is
-// disconnected; when it reconnects with Last-Event-ID it gets everything it
-// missed from the hub's bounded history, in order, with no duplicate. A
-// replay reads the history a page at a time as the client takes it, so it
-// is never cut for the size of its backlog. A client that
-// reconnects with its clientId within Config.ResumeWindow keeps its id, its
-// channels and its private messages.
+// writes as possible.
+//
+// A stream on net/http's own HTTP/1.1 response writer (directly, or under
+// a framework adapter's writer, a BypassCounter) is taken over from
+// net/http after the headers: a small pool of writers drains the streams
+// that have events queued, one write per wake-up (a write that would block
+// finishes on a goroutine of its own, under Config.WriteTimeout). Its
+// request goroutine waits in ServeHTTP, watching the connection, until the
+// stream ends, so that middleware (access logs, Recover, tracing) sees the
+// stream's whole life; Config.ReleaseHandler lets it return at the
+// takeover instead, for a third of the memory. HTTP/2, TLS, and response
+// writers wrapped by other middleware keep the request goroutine as the
+// stream's writer (Config.DisableTakeover forces this everywhere).
+//
+// A client whose queue passes its bounds is disconnected; when it
+// reconnects with Last-Event-ID it gets everything it missed from the
+// hub's bounded history, in order, with no duplicate. A replay reads the
+// history a page at a time as the client takes it, so it is never cut for
+// the size of its backlog. A client that reconnects with its clientId
+// within Config.ResumeWindow keeps its id, its channels and its private
+// messages.
 //
 // # Concurrency
 //
