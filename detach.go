@@ -401,6 +401,7 @@ func (st *stream) write(dc *detachedConn, b []byte, block bool) (int, error) {
 	}
 	n, err := writeNow(dc.raw, b)
 	st.written.Add(int64(n))
+	st.hub.counters.bytesWritten.Add(uint64(n))
 	return n, err
 }
 
@@ -418,6 +419,7 @@ func (st *stream) writeBlocking(dc *detachedConn, b []byte) error {
 		}
 		n, err := dc.conn.Write(b)
 		st.written.Add(int64(n))
+		st.hub.counters.bytesWritten.Add(uint64(n))
 		b = b[n:]
 		if err == nil {
 			continue

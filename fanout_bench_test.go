@@ -165,6 +165,44 @@ func BenchmarkPost(b *testing.B) {
 	}
 }
 
+// BenchmarkStatsDuringSend reads Stats over 10,000 streams while another
+// goroutine publishes to all of them without pause: what a metrics scrape
+// costs, and what the publisher waits for it.
+func BenchmarkStatsDuringSend(b *testing.B) {
+	h := benchHub(b, ssevent.Config{QueueSize: 1 << 20, QueueMaxBytes: 1 << 30})
+	bs, err := ssevent.AttachStreams(h, "bench", 10000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bs.Close()
+	stop, done := make(chan struct{}), make(chan struct{})
+	sends := 0
+	go func() {
+		defer close(done)
+		for ; ; sends++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = h.Send(ctx, "bench", benchPayload)
+			if sends%64 == 63 {
+				bs.Drain()
+			}
+		}
+	}()
+	b.ReportAllocs()
+	for b.Loop() {
+		if s := h.Stats(); s.Streams != 10000 {
+			b.Fatalf("%d streams", s.Streams)
+		}
+	}
+	b.StopTimer()
+	close(stop)
+	<-done
+	b.ReportMetric(float64(sends)/b.Elapsed().Seconds(), "sends/s")
+}
+
 // BenchmarkSubscribeDuringSend is BenchmarkSubscribeChurn while another
 // goroutine publishes without pause to 10,000 subscribers: what a
 // subscription waits for the fan-out's hold on the registry.

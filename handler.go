@@ -42,12 +42,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.servePost(w, r)
 	default:
 		w.Header().Set("Allow", "GET, POST")
-		refuse(w, http.StatusMethodNotAllowed, shared.CodeMethodNotAllowed, "use GET to open a stream or POST to subscribe")
+		h.refuse(w, http.StatusMethodNotAllowed, shared.CodeMethodNotAllowed, "use GET to open a stream or POST to subscribe")
 	}
 }
 
-// refuse writes an error body.
-func refuse(w http.ResponseWriter, status int, code, msg string) {
+// refuse writes an error body, and counts it.
+func (h *Hub) refuse(w http.ResponseWriter, status int, code, msg string) {
+	h.counters.refusals.add(code)
 	writeJSON(w, status, shared.ErrorResponse{Error: code, Message: msg})
 }
 
@@ -72,23 +73,23 @@ func (h *Hub) isClosed() bool {
 // returns the stream and its connection for ServeHTTP to park on.
 func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) (*stream, *detachedConn) {
 	if !h.originAllowed(r) {
-		refuse(w, http.StatusForbidden, shared.CodeOriginRefused, "origin not allowed")
+		h.refuse(w, http.StatusForbidden, shared.CodeOriginRefused, "origin not allowed")
 		return nil, nil
 	}
 	if r.ContentLength != 0 {
 		// A client that sends a body with its stream request would
 		// keep sending while the stream runs.
-		refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "a stream request has no body")
+		h.refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "a stream request has no body")
 		return nil, nil
 	}
 	q := r.URL.Query()
 	channels, err := shared.ParseChannels(q.Get(shared.QueryChannels))
 	if err != nil {
-		refuse(w, http.StatusUnprocessableEntity, shared.CodeInvalidChannel, err.Error())
+		h.refuse(w, http.StatusUnprocessableEntity, shared.CodeInvalidChannel, err.Error())
 		return nil, nil
 	}
 	if n := len(channels) + boolInt(!h.cfg.DisableDefaultChannel); n > h.cfg.MaxChannelsPerClient {
-		refuse(w, http.StatusUnprocessableEntity, shared.CodeTooManyChannels,
+		h.refuse(w, http.StatusUnprocessableEntity, shared.CodeTooManyChannels,
 			fmt.Sprintf("%d channels asked, limit %d", n, h.cfg.MaxChannelsPerClient))
 		return nil, nil
 	}
@@ -98,12 +99,12 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) (*stream, *detach
 	}
 	lastEventID, err := shared.ParseEventID(lastID)
 	if err != nil {
-		refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "malformed Last-Event-ID")
+		h.refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "malformed Last-Event-ID")
 		return nil, nil
 	}
 	resumeID := q.Get(shared.QueryClientID)
 	if resumeID != "" && !validClientID(resumeID) {
-		refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "malformed clientId")
+		h.refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "malformed clientId")
 		return nil, nil
 	}
 	ident, err := h.identify(r)
@@ -119,11 +120,11 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) (*stream, *detach
 	}
 	if !canFlush(w) {
 		h.log.Error(errNoFlush.Error())
-		refuse(w, http.StatusInternalServerError, shared.CodeStreamingBroken, errNoFlush.Error())
+		h.refuse(w, http.StatusInternalServerError, shared.CodeStreamingBroken, errNoFlush.Error())
 		return nil, nil
 	}
 	if h.isClosed() {
-		refuse(w, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
+		h.refuse(w, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
 		return nil, nil
 	}
 
@@ -135,7 +136,7 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) (*stream, *detach
 	)
 	asked, placed := h.place(r.Context(), lastEventID)
 	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
-	req := openRequest{after: asked, unplaced: !placed, lastID: lastID, srv: srv, owner: ident}
+	req := openRequest{after: asked, unplaced: !placed, lastID: lastID, srv: srv, http2: isHTTP2(r), owner: ident}
 	var after uint64
 	if resumeID != "" && h.cfg.Identify == nil && presentedKey(r, resumeID) == "" {
 		// No key at all (a browser that sent no cookie): not a
@@ -152,11 +153,11 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) (*stream, *detach
 		held, ok, lerr := h.sessionFor(r.Context(), resumeID, ident, key)
 		switch {
 		case errors.Is(lerr, errNotOwner):
-			refuse(w, http.StatusForbidden, shared.CodeForbidden, "the session belongs to another client")
+			h.refuse(w, http.StatusForbidden, shared.CodeForbidden, "the session belongs to another client")
 			return nil, nil
 		case lerr != nil:
 			w.Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
-			refuse(w, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be loaded now; retry")
+			h.refuse(w, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be loaded now; retry")
 			return nil, nil
 		case ok:
 			_, rejected, err = h.approve(r, resumeID, slices.DeleteFunc(held, func(ch string) bool { return ch == shared.DefaultChannel }))
@@ -190,19 +191,19 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) (*stream, *detach
 	}
 	switch {
 	case errors.Is(err, ErrClosed):
-		refuse(w, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
+		h.refuse(w, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
 		return nil, nil
 	case errors.Is(err, ErrUnavailable):
 		w.Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
-		refuse(w, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be loaded now; retry")
+		h.refuse(w, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be loaded now; retry")
 		return nil, nil
 	case errors.Is(err, ErrTooManyConnections):
 		w.Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
-		refuse(w, http.StatusServiceUnavailable, shared.CodeTooManyClients,
+		h.refuse(w, http.StatusServiceUnavailable, shared.CodeTooManyClients,
 			fmt.Sprintf("the server holds its maximum of %d streams", h.cfg.MaxTotalConnections))
 		return nil, nil
 	case err != nil:
-		refuse(w, http.StatusInternalServerError, shared.CodeInternal, "cannot open the stream")
+		h.refuse(w, http.StatusInternalServerError, shared.CodeInternal, "cannot open the stream")
 		return nil, nil
 	}
 	var dc *detachedConn // a stream taken over ends itself (detach.go)
@@ -232,7 +233,9 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) (*stream, *detach
 	}
 	first, _ = shared.AppendEvent(first, &shared.Event{ID: posID, Name: shared.EventConnected, Data: data})
 
+	h.counters.connects.Add(1)
 	if after > 0 {
+		h.counters.replays.Add(1)
 		h.replays.Add(1)
 		go h.replay(st, after, lastID)
 	}
@@ -299,11 +302,11 @@ func (h *Hub) refuseHook(w http.ResponseWriter, hook string, err error) {
 		if he.Code == http.StatusUnauthorized {
 			code = shared.CodeUnauthorized
 		}
-		refuse(w, he.Code, code, httpErrorText(he))
+		h.refuse(w, he.Code, code, httpErrorText(he))
 		return
 	}
 	h.log.Error("ssevent: hook failed", "hook", hook, "err", err)
-	refuse(w, http.StatusInternalServerError, shared.CodeInternal, hook+" failed")
+	h.refuse(w, http.StatusInternalServerError, shared.CodeInternal, hook+" failed")
 }
 
 func httpErrorText(he *HTTPError) string {
@@ -330,16 +333,16 @@ func bodyErrorText(err error) string {
 
 func (h *Hub) servePost(w http.ResponseWriter, r *http.Request) {
 	if !h.originAllowed(r) {
-		refuse(w, http.StatusForbidden, shared.CodeOriginRefused, "origin not allowed")
+		h.refuse(w, http.StatusForbidden, shared.CodeOriginRefused, "origin not allowed")
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		refuse(w, http.StatusUnsupportedMediaType, shared.CodeUnsupportedMedia, "send Content-Type: application/json")
+		h.refuse(w, http.StatusUnsupportedMediaType, shared.CodeUnsupportedMedia, "send Content-Type: application/json")
 		return
 	}
 	limit := int64(h.cfg.MaxPayloadSize)
 	if r.ContentLength > limit {
-		refuse(w, http.StatusRequestEntityTooLarge, shared.CodePayloadTooLarge,
+		h.refuse(w, http.StatusRequestEntityTooLarge, shared.CodePayloadTooLarge,
 			fmt.Sprintf("body over %d bytes", limit))
 		return
 	}
@@ -358,38 +361,38 @@ func (h *Hub) servePost(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			refuse(w, http.StatusRequestEntityTooLarge, shared.CodePayloadTooLarge,
+			h.refuse(w, http.StatusRequestEntityTooLarge, shared.CodePayloadTooLarge,
 				fmt.Sprintf("body over %d bytes", limit))
 			return
 		}
-		refuse(w, http.StatusBadRequest, shared.CodeInvalidJSON, bodyErrorText(err))
+		h.refuse(w, http.StatusBadRequest, shared.CodeInvalidJSON, bodyErrorText(err))
 		return
 	}
 	if req.Action != shared.ActionSubscribe && req.Action != shared.ActionUnsubscribe {
-		refuse(w, http.StatusBadRequest, shared.CodeBadRequest, `action must be "subscribe" or "unsubscribe"`)
+		h.refuse(w, http.StatusBadRequest, shared.CodeBadRequest, `action must be "subscribe" or "unsubscribe"`)
 		return
 	}
 	if !validClientID(req.ClientID) {
-		refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "missing or malformed clientId")
+		h.refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "missing or malformed clientId")
 		return
 	}
 	if len(req.Channels) == 0 {
-		refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "channels is empty")
+		h.refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "channels is empty")
 		return
 	}
 	if len(req.Channels) > h.cfg.MaxChannelsPerClient {
-		refuse(w, http.StatusUnprocessableEntity, shared.CodeTooManyChannels,
+		h.refuse(w, http.StatusUnprocessableEntity, shared.CodeTooManyChannels,
 			fmt.Sprintf("%d channels asked, limit %d", len(req.Channels), h.cfg.MaxChannelsPerClient))
 		return
 	}
 	for _, ch := range req.Channels {
 		if err := shared.ValidChannel(ch); err != nil {
-			refuse(w, http.StatusUnprocessableEntity, shared.CodeInvalidChannel, err.Error())
+			h.refuse(w, http.StatusUnprocessableEntity, shared.CodeInvalidChannel, err.Error())
 			return
 		}
 	}
 	if h.isClosed() {
-		refuse(w, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
+		h.refuse(w, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
 		return
 	}
 	ident, err := h.identify(r)
@@ -399,14 +402,14 @@ func (h *Hub) servePost(w http.ResponseWriter, r *http.Request) {
 	}
 	switch _, ok, err := h.sessionFor(r.Context(), req.ClientID, ident, presentedKey(r, req.ClientID)); {
 	case errors.Is(err, errNotOwner):
-		refuse(w, http.StatusForbidden, shared.CodeForbidden, "the session belongs to another client")
+		h.refuse(w, http.StatusForbidden, shared.CodeForbidden, "the session belongs to another client")
 		return
 	case err != nil:
 		w.Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
-		refuse(w, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be checked now; retry")
+		h.refuse(w, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be checked now; retry")
 		return
 	case !ok:
-		refuse(w, http.StatusNotFound, shared.CodeUnknownClient, "no such client")
+		h.refuse(w, http.StatusNotFound, shared.CodeUnknownClient, "no such client")
 		return
 	}
 
@@ -432,20 +435,20 @@ func (h *Hub) servePost(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case errors.Is(err, ErrUnknownClient):
-		refuse(w, http.StatusNotFound, shared.CodeUnknownClient, "no such client")
+		h.refuse(w, http.StatusNotFound, shared.CodeUnknownClient, "no such client")
 		return
 	case errors.Is(err, ErrTooManyChannels):
-		refuse(w, http.StatusUnprocessableEntity, shared.CodeTooManyChannels, err.Error())
+		h.refuse(w, http.StatusUnprocessableEntity, shared.CodeTooManyChannels, err.Error())
 		return
 	case errors.Is(err, ErrClosed):
-		refuse(w, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
+		h.refuse(w, http.StatusServiceUnavailable, shared.CodeHubClosed, "the server is shutting down")
 		return
 	case errors.Is(err, ErrUnavailable):
 		w.Header().Set("Retry-After", strconv.Itoa(int(max(h.cfg.Retry/time.Second, 1))))
-		refuse(w, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be changed now; retry")
+		h.refuse(w, http.StatusServiceUnavailable, shared.CodeUnavailable, "the session cannot be changed now; retry")
 		return
 	case err != nil:
-		refuse(w, http.StatusInternalServerError, shared.CodeInternal, "cannot apply the request")
+		h.refuse(w, http.StatusInternalServerError, shared.CodeInternal, "cannot apply the request")
 		return
 	}
 	resp.Channels = set

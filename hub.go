@@ -45,6 +45,8 @@ type Hub struct {
 	pool writerPool
 	// fanouts holds the recipient lists of deliveries in progress.
 	fanouts sync.Pool
+	// counters are the Stats counters (stats.go).
+	counters counters
 	// servers are the http.Servers streams came through, each watched
 	// for its shutdown (shutdown.go). Guarded by mu.
 	servers map[*http.Server]*shutdownWatch
@@ -80,6 +82,11 @@ func NewHub(cfg Config) (*Hub, error) {
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.pool.batches.New = func() any { b := make([]byte, 0, maxBatch); return &b }
 	h.fanouts.New = func() any { return new([]*stream) }
+	h.counters.refusals = newRefusalCounts(shared.CodeBadRequest, shared.CodeInvalidJSON, shared.CodeUnsupportedMedia,
+		shared.CodeUnknownClient, shared.CodePayloadTooLarge, shared.CodeInvalidChannel, shared.CodeTooManyChannels,
+		shared.CodeUnauthorized, shared.CodeForbidden, shared.CodeOriginRefused, shared.CodeTooManyClients,
+		shared.CodeMethodNotAllowed, shared.CodeHubClosed, shared.CodeStreamingBroken, shared.CodeUnavailable,
+		shared.CodeInternal)
 	if h.broker == nil {
 		h.broker = newMemoryBroker()
 	}

@@ -74,6 +74,7 @@ func (c clusterSessions) update(ctx context.Context, op CommandOp, id string, ch
 // reached, this hub's sessions are ended all the same.
 func (c clusterSessions) clear(ctx context.Context) {
 	if err := c.b.ClearSessions(ctx); err != nil {
+		c.h.counters.brokerErrors.Add(1)
 		c.h.log.Warn("ssevent: clearing the cluster's sessions; ending this hub's only", "err", err)
 		c.h.apply(Command{Op: CommandClear})
 	}
@@ -85,6 +86,7 @@ func (c clusterSessions) clear(ctx context.Context) {
 func (c clusterSessions) count(ctx context.Context) int {
 	n, err := c.b.ClientCount(ctx)
 	if err != nil {
+		c.h.counters.brokerErrors.Add(1)
 		c.h.log.Warn("ssevent: counting the cluster's clients; counting this hub's only", "err", err)
 		return c.h.countLocal()
 	}
@@ -93,9 +95,24 @@ func (c clusterSessions) count(ctx context.Context) int {
 
 // byChannel lists the clients of every live hub, as their presence last
 // told, falling back to this hub's when the cluster cannot be reached.
+// channels lists the cluster's channels when the broker can, this hub's
+// otherwise.
+func (c clusterSessions) channels(ctx context.Context, after string, limit int) []ChannelInfo {
+	if cl, ok := c.b.(ChannelLister); ok {
+		list, err := cl.Channels(ctx, after, limit)
+		if err == nil {
+			return list
+		}
+		c.h.counters.brokerErrors.Add(1)
+		c.h.log.Warn("ssevent: listing the cluster's channels; listing this hub's only", "err", err)
+	}
+	return c.h.channelsLocal(after, limit)
+}
+
 func (c clusterSessions) byChannel(ctx context.Context, channel string) []string {
 	ids, err := c.b.ClientsByChannel(ctx, channel)
 	if err != nil {
+		c.h.counters.brokerErrors.Add(1)
 		c.h.log.Warn("ssevent: listing the cluster's clients; listing this hub's only", "err", err)
 		return c.h.byChannelLocal(channel)
 	}
@@ -115,6 +132,7 @@ func (h *Hub) openResume(ctx context.Context, req openRequest) (st *stream, resu
 	if lerr != nil {
 		// The session may live on: opening a fresh one would lose its
 		// channels. The client is to retry with the same id.
+		h.counters.brokerErrors.Add(1)
 		h.log.Warn("ssevent: loading a session to resume", "client", req.resumeID, "err", lerr)
 		if !errors.Is(lerr, ErrUnavailable) {
 			lerr = fmt.Errorf("%w: %w", ErrUnavailable, lerr)
@@ -159,6 +177,7 @@ func (c clusterSessions) opened(ctx context.Context, st *stream, resumed bool, s
 		err = c.b.SaveSession(ctx, st.sess.id, SessionRecord{Channels: set, Owner: st.sess.owner, KeyHash: st.sess.keyHash}, 0)
 	}
 	if err != nil {
+		c.h.counters.brokerErrors.Add(1)
 		c.h.log.Warn("ssevent: storing a session in the cluster", "client", st.sess.id, "err", err)
 	}
 }
@@ -187,6 +206,7 @@ func (c clusterSessions) closed(st *stream, forgotten bool) {
 		err = c.b.SaveSession(ctx, s.id, rec, h.cfg.ResumeWindow)
 	}
 	if err != nil {
+		h.counters.brokerErrors.Add(1)
 		h.log.Warn("ssevent: recording a session for resumption", "client", s.id, "err", err)
 	}
 }
@@ -252,6 +272,6 @@ func (h *Hub) resync() {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for st := range h.attached {
-		st.kick(reasonTimeout)
+		st.kick(reasonResync)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/ssevent/ssevent/shared"
 )
@@ -79,7 +80,13 @@ func (h *Hub) publish(ctx context.Context, t Topic, event string, data any) erro
 	if closed {
 		return ErrClosed
 	}
+	start := time.Now()
 	_, err = h.broker.Publish(ctx, Message{Topic: t, Event: event, Data: payload})
+	h.counters.publishNanos.Add(uint64(time.Since(start)))
+	h.counters.published.Add(1)
+	if err != nil {
+		h.counters.publishErrors.Add(1)
+	}
 	return err
 }
 
@@ -107,6 +114,7 @@ func (h *Hub) deliver(m Message) {
 	case TopicClient:
 		if s := h.clients[m.Topic.Name]; s != nil && s.stream != nil {
 			s.stream.enqueue(f)
+			h.counters.delivered.Add(1)
 		}
 		h.mu.RUnlock()
 	case TopicAll:
@@ -126,6 +134,7 @@ func (h *Hub) fanout(to *[]*stream, f *frame) {
 	for _, st := range *to {
 		st.enqueue(f)
 	}
+	h.counters.delivered.Add(uint64(len(*to)))
 	clear(*to)
 	*to = (*to)[:0]
 	h.fanouts.Put(to)

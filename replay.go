@@ -45,17 +45,20 @@ func (h *Hub) replay(st *stream, from uint64, lastEventID string) {
 			}
 			// What the history held cannot be read: say so, and go
 			// live with what comes next.
+			h.counters.brokerErrors.Add(1)
 			h.log.Warn("ssevent: reading history for replay", "client", st.sess.id, "err", err)
 			gap, msgs = true, nil
 		}
 		frames := make([]*frame, 0, len(msgs)+1)
 		if gap && !gapSent {
 			frames = append(frames, gapFrame(lastEventID, channels))
+			h.counters.gaps.Add(1)
 			gapSent = true
 		}
 		for _, m := range msgs {
 			frames = append(frames, h.frameOf(m))
 		}
+		h.counters.delivered.Add(uint64(len(msgs)))
 		live, last := st.appendReplay(frames, err != nil || len(msgs) < limit, err != nil)
 		if live {
 			return

@@ -228,6 +228,7 @@ func (h *Hub) forgetTopics(ids []string) {
 	}
 	for _, id := range ids {
 		if err := h.broker.Forget(context.Background(), Topic{Kind: TopicClient, Name: id}); err != nil {
+			h.counters.brokerErrors.Add(1)
 			h.log.Warn("ssevent: dropping a client's history", "client", id, "err", err)
 		}
 	}
@@ -277,6 +278,7 @@ type openRequest struct {
 	unplaced bool     // the client sent a last event id the hub cannot place
 	lastID   string   // the last event id the client sent, for a gap event
 	srv      *http.Server
+	http2    bool     // the request came over HTTP/2 or later
 	owner    string   // the identity of a new session's request
 	key      string   // the key of a new anonymous session
 	drop     []string // channels a resumed session may no longer hold
@@ -351,7 +353,7 @@ func (h *Hub) open(req openRequest) (st *stream, resumed bool, set []string, aft
 		atomic.StoreUint64(&s.cursor, max(pos, after))
 	}
 	st = newStream(h, s)
-	st.srv = req.srv
+	st.srv, st.http2 = req.srv, req.http2
 	st.start = atomic.LoadUint64(&s.cursor)
 	switch {
 	case after > 0:
@@ -360,6 +362,7 @@ func (h *Hub) open(req openRequest) (st *stream, resumed bool, set []string, aft
 	case req.unplaced:
 		st.lastID, st.start = pos, pos
 		st.pushLocked(gapFrame(req.lastID, s.channelList()))
+		h.counters.gaps.Add(1)
 		st.wake <- struct{}{} // the standard path's writer writes it after connected
 	}
 	s.stream = st
@@ -394,6 +397,7 @@ func (h *Hub) closeStream(st *stream) {
 	} else {
 		h.log.Debug("ssevent: stream ended", "client", s.id, "reason", st.reason.String())
 	}
+	h.ended(st)
 }
 
 // detachLocked removes st from the attached set and from its session.

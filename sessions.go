@@ -26,6 +26,9 @@ type sessions interface {
 	// with an open stream subscribed to channel, sorted.
 	count(ctx context.Context) int
 	byChannel(ctx context.Context, channel string) []string
+	// channels lists, sorted, up to limit channels sorting after after,
+	// with their subscribers that have an open stream.
+	channels(ctx context.Context, after string, limit int) []ChannelInfo
 	// shared reports whether other hubs deliver the same messages (one
 	// may run ahead of this one); ownsHistory whether this hub drops the
 	// private history of the sessions it forgets.
@@ -53,6 +56,9 @@ func (l localSessions) clear(context.Context)                         { l.h.clea
 func (l localSessions) count(context.Context) int                     { return l.h.countLocal() }
 func (l localSessions) byChannel(_ context.Context, ch string) []string {
 	return l.h.byChannelLocal(ch)
+}
+func (l localSessions) channels(_ context.Context, after string, limit int) []ChannelInfo {
+	return l.h.channelsLocal(after, limit)
 }
 func (localSessions) shared() bool      { return false }
 func (localSessions) ownsHistory() bool { return true }

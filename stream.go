@@ -39,10 +39,11 @@ const (
 	reasonClosed           // Hub.Close
 	reasonShutdown         // the http.Server the stream came through shut down
 	reasonSent             // the client sent bytes after its request
+	reasonResync           // the broker lost messages on their way to the hub
 )
 
 var reasonNames = [...]string{"none", "client gone", "timeout", "slow consumer", "write failed", "stale",
-	"taken over", "ended by server", "hub closed", "server shutdown", "client sent data"}
+	"taken over", "ended by server", "hub closed", "server shutdown", "client sent data", "resync"}
 
 func (r reason) String() string { return reasonNames[r] }
 
@@ -57,7 +58,7 @@ func (r reason) notable() bool {
 // drains reports whether a stream that ended this way writes what is
 // queued first: the server chose to end it, and the client is reading.
 func (r reason) drains() bool {
-	return r == reasonClosed || r == reasonTimeout || r == reasonShutdown || r == reasonEnded
+	return r == reasonClosed || r == reasonTimeout || r == reasonShutdown || r == reasonEnded || r == reasonResync
 }
 
 // interrupts reports whether a write blocked when the stream ends this way
@@ -79,6 +80,8 @@ type stream struct {
 	hub  *Hub
 	sess *session
 	srv  *http.Server // the server the request came through; nil if unknown
+	// http2 marks a stream over HTTP/2 or later (Stats).
+	http2 bool
 	// start is the stream's starting position: the id of its connected
 	// event. Set by Hub.open.
 	start uint64
@@ -396,7 +399,8 @@ func (st *stream) writeStd(w http.ResponseWriter, b []byte) error {
 			_ = dl.SetWriteDeadline(time.Now().Add(d))
 		}
 	}
-	_, err := w.Write(b)
+	n, err := w.Write(b)
+	st.hub.counters.bytesWritten.Add(uint64(n))
 	return err
 }
 

@@ -143,6 +143,7 @@ type Broker struct {
 var (
 	_ server.Broker        = (*Broker)(nil)
 	_ server.ClusterBroker = (*Broker)(nil)
+	_ server.ChannelLister = (*Broker)(nil)
 	_ server.Positioner    = (*Broker)(nil)
 	_ server.Epocher       = (*Broker)(nil)
 )
@@ -613,6 +614,25 @@ func (b *Broker) ClientCount(ctx context.Context) (int, error) {
 	defer cancel()
 	n, err := countScript.Run(ctx, b.rdb, []string{b.keyNodes}, b.opts.Prefix+"n:").Int()
 	return n, unavailable(err)
+}
+
+// Channels lists, sorted by name, at most limit channels sorting after
+// after, with their subscribers on the live hubs, as their presence last
+// told (server.ChannelLister).
+func (b *Broker) Channels(ctx context.Context, after string, limit int) ([]server.ChannelInfo, error) {
+	ctx, cancel := b.bound(ctx)
+	defer cancel()
+	raw, err := channelsScript.Run(ctx, b.rdb, []string{b.keyNodes}, b.opts.Prefix+"n:", after, limit).Slice()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make([]server.ChannelInfo, 0, len(raw)/2)
+	for i := 0; i+1 < len(raw); i += 2 {
+		name, _ := raw[i].(string)
+		n, _ := raw[i+1].(int64)
+		out = append(out, server.ChannelInfo{Name: name, Subscribers: int(n)})
+	}
+	return out, nil
 }
 
 // ClientsByChannel lists the clients of the live hubs on a channel.

@@ -38,6 +38,14 @@ func TestThreeHubsActAsOne(t *testing.T) {
 	slices.Sort(want)
 	require.Equal(t, want, c.hub.ClientsByChannel("news"))
 	require.Equal(t, []string{cb.id()}, a.hub.ClientsByChannel("sport"))
+	// Channels lists the cluster's channels on every hub, a page at a
+	// time.
+	for _, n := range nodes {
+		require.Equal(t, []server.ChannelInfo{{Name: "default", Subscribers: 3}, {Name: "news", Subscribers: 2}, {Name: "sport", Subscribers: 1}},
+			n.hub.Channels("", 0), "Channels on %s", n.name)
+	}
+	require.Equal(t, []server.ChannelInfo{{Name: "news", Subscribers: 2}}, b.hub.Channels("default", 1))
+	require.Empty(t, b.hub.Channels("sport", 10))
 
 	// Send, Broadcast and SendTo from each hub reach every matching client
 	// once, in id order.

@@ -250,6 +250,32 @@ end
 return out
 `)
 
+// channelsScript: ARGV[2] the name the listing starts after, ARGV[3] the
+// most channels to return. Returns, sorted by name (byte order, as Go's),
+// pairs of a channel and its number of subscribers with a stream on a
+// live hub.
+var channelsScript = redis.NewScript(luaLive + `
+local after, limit = ARGV[2], tonumber(ARGV[3])
+local counts = {}
+for _, node in ipairs(nodes) do
+  local h = redis.call('HGETALL', ARGV[1] .. node)
+  for i = 2, #h, 2 do
+    for ch in string.gmatch(h[i], '[^\n]+') do
+      if ch > after then counts[ch] = (counts[ch] or 0) + 1 end
+    end
+  end
+end
+local names = {}
+for ch in pairs(counts) do names[#names + 1] = ch end
+table.sort(names)
+local out = {}
+for i = 1, math.min(#names, limit) do
+  out[#out + 1] = names[i]
+  out[#out + 1] = counts[names[i]]
+end
+return out
+`)
+
 // presenceScript stores one hub's streams. KEYS[1] the set of hubs,
 // KEYS[2] this hub's hash. ARGV: hub id, expiry (ms), record expiry (ms),
 // record key prefix, then pairs of client id and "\n"-framed channels.

@@ -85,6 +85,12 @@ type Config struct {
 	// event. Hub.Subscribe bypasses it.
 	OnSubscribe func(clientID, channel string, c echo.Context) error
 
+	// OnDisconnect, when set, is called once for every stream that ends,
+	// with its client's id and the reason (the session itself may live
+	// on, to be resumed). It runs on the goroutine that ended the stream:
+	// keep it short and never block in it.
+	OnDisconnect func(clientID string, reason DisconnectReason)
+
 	// Retry is the reconnection delay sent to browsers in the retry
 	// field. Defaults to 3s.
 	Retry time.Duration
@@ -177,6 +183,7 @@ func (c Config) core() ssevent.Config {
 		ReconnectJitter:       c.ReconnectJitter,
 		DisableTakeover:       c.DisableTakeover,
 		ReleaseHandler:        c.ReleaseHandler,
+		OnDisconnect:          c.OnDisconnect,
 		Broker:                c.Broker,
 		Logger:                c.Logger,
 	}

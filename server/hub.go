@@ -149,6 +149,19 @@ func (h *Hub) ClientsByChannel(channel string) []string {
 // every hub, with a ClusterBroker).
 func (h *Hub) ClearClients() { h.core.ClearClients(context.Background()) }
 
+// Stats returns a snapshot of the hub's state and counters
+// (ssevent.Stats).
+func (h *Hub) Stats() Stats { return h.core.Stats() }
+
+// Channels lists, sorted by name, the channels with at least one
+// subscriber with an open stream, and how many: at most limit of them
+// (MaxChannelsListed when limit is not in 1..MaxChannelsListed), each
+// sorting after after ("" for the first page; the last name of a page for
+// the next). With Redis it lists the cluster's.
+func (h *Hub) Channels(after string, limit int) []ChannelInfo {
+	return h.core.Channels(context.Background(), after, limit)
+}
+
 // Close shuts the hub down: new streams and calls are refused with
 // ErrClosed, open streams write what is queued and end, and Close waits for
 // their writers until ctx is done. Sessions are not kept. Calling Close

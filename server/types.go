@@ -32,7 +32,37 @@ type (
 	Topic = ssevent.Topic
 	// TopicKind is ssevent.TopicKind.
 	TopicKind = ssevent.TopicKind
+	// ChannelLister is ssevent.ChannelLister.
+	ChannelLister = ssevent.ChannelLister
 )
+
+// What the hub tells operators: see package ssevent.
+type (
+	// Stats is ssevent.Stats: a snapshot of a hub's state and counters.
+	Stats = ssevent.Stats
+	// ChannelInfo is ssevent.ChannelInfo: a channel and its subscribers.
+	ChannelInfo = ssevent.ChannelInfo
+	// DisconnectReason is ssevent.DisconnectReason: why a stream ended.
+	DisconnectReason = ssevent.DisconnectReason
+)
+
+// Why a stream ends: see ssevent.DisconnectReason.
+const (
+	DisconnectClientGone   = ssevent.DisconnectClientGone
+	DisconnectTimeout      = ssevent.DisconnectTimeout
+	DisconnectSlowConsumer = ssevent.DisconnectSlowConsumer
+	DisconnectWriteFailed  = ssevent.DisconnectWriteFailed
+	DisconnectStale        = ssevent.DisconnectStale
+	DisconnectResumed      = ssevent.DisconnectResumed
+	DisconnectUnsubscribed = ssevent.DisconnectUnsubscribed
+	DisconnectHubClosed    = ssevent.DisconnectHubClosed
+	DisconnectShutdown     = ssevent.DisconnectShutdown
+	DisconnectClientSent   = ssevent.DisconnectClientSent
+	DisconnectResync       = ssevent.DisconnectResync
+)
+
+// MaxChannelsListed bounds one page of Hub.Channels.
+const MaxChannelsListed = ssevent.MaxChannelsListed
 
 // Topic kinds and cluster commands: see package ssevent.
 const (
