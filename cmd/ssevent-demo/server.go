@@ -43,10 +43,10 @@ var assets embed.FS
 
 // Limits of the demo's endpoints.
 const (
-	maxBodyBytes     = 8 << 10 // one request body
-	maxTextRunes     = 500     // one message's text
-	maxFromRunes     = 32      // the sender label
-	maxExtraChannels = 32      // channels listed in the stats besides the built-in ones
+	maxBodyBytes      = 8 << 10 // one request body
+	maxTextRunes      = 500     // one message's text
+	maxFromRunes      = 32      // the sender label
+	maxListedChannels = 40      // channels listed in the stats
 )
 
 // Channels the demo lists in its stats from the start. The server feeds
@@ -81,9 +81,6 @@ type demo struct {
 	wasm     []byte // nil when WasmPath could not be read
 	wasmGz   func() []byte
 	version  string
-
-	mu    sync.Mutex
-	extra []string // channels seen in subscriptions, besides builtinChannels
 }
 
 func newDemo(cfg config) (*demo, error) {
@@ -104,9 +101,8 @@ func newDemo(cfg config) (*demo, error) {
 		b = rb
 	}
 	hub, err := server.NewHub(server.Config{
-		Broker:      b,
-		Logger:      cfg.Logger,
-		OnSubscribe: d.onSubscribe,
+		Broker: b,
+		Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -401,45 +397,25 @@ func (d *demo) stats(c echo.Context) error {
 	return c.JSON(http.StatusOK, d.snapshot())
 }
 
-// snapshot counts the clients and the subscribers of the built-in channels
-// and of the others seen in subscriptions (those left without subscribers
-// are forgotten).
+// snapshot counts the clients, and the subscribers of the built-in
+// channels and of the other channels that have some (the cluster's, with
+// Redis), at most maxListedChannels of them.
 func (d *demo) snapshot() stats {
 	s := stats{Clients: d.hub.ClientCount(), Instance: d.instance, Uptime: time.Since(d.started).Round(time.Second).String()}
-	for _, ch := range builtinChannels {
-		s.Channels = append(s.Channels, channelStats{Name: ch, Subscribers: len(d.hub.ClientsByChannel(ch))})
+	listed := d.hub.Channels("", maxListedChannels)
+	subscribers := make(map[string]int, len(listed))
+	for _, c := range listed {
+		subscribers[c.Name] = c.Subscribers
 	}
-	d.mu.Lock()
-	extra := slices.Clone(d.extra)
-	d.mu.Unlock()
-	var gone []string
-	for _, ch := range extra {
-		if n := len(d.hub.ClientsByChannel(ch)); n > 0 {
-			s.Channels = append(s.Channels, channelStats{Name: ch, Subscribers: n})
-		} else {
-			gone = append(gone, ch)
+	for _, ch := range builtinChannels {
+		s.Channels = append(s.Channels, channelStats{Name: ch, Subscribers: subscribers[ch]})
+	}
+	for _, c := range listed {
+		if !slices.Contains(builtinChannels, c.Name) {
+			s.Channels = append(s.Channels, channelStats{Name: c.Name, Subscribers: c.Subscribers})
 		}
 	}
-	if len(gone) > 0 {
-		d.mu.Lock()
-		d.extra = slices.DeleteFunc(d.extra, func(ch string) bool { return slices.Contains(gone, ch) })
-		d.mu.Unlock()
-	}
 	return s
-}
-
-// onSubscribe records the channels clients join, so that the stats list
-// them; past maxExtraChannels they work but are not listed.
-func (d *demo) onSubscribe(_, channel string, _ echo.Context) error {
-	if slices.Contains(builtinChannels, channel) {
-		return nil
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !slices.Contains(d.extra, channel) && len(d.extra) < maxExtraChannels {
-		d.extra = append(d.extra, channel)
-	}
-	return nil
 }
 
 // clock feeds clockChannel until ctx is done.

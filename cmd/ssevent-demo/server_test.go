@@ -54,7 +54,7 @@ func TestStats(t *testing.T) {
 	assert.Equal(t, 2, s.Clients)
 	assert.Equal(t, 2, s.subscribers("news"))
 	assert.Equal(t, 0, s.subscribers("chat"))
-	assert.Equal(t, 1, s.subscribers("room-1"), "channels seen in subscriptions are listed")
+	assert.Equal(t, 1, s.subscribers("room-1"), "channels with subscribers are listed")
 	assert.Equal(t, strings.TrimPrefix(d.url, "http://"), s.Instance)
 
 	a.Close()
