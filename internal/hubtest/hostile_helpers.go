@@ -1,7 +1,8 @@
 package hubtest
 
-// Helpers of the hostile-client tests (hostile_*_test.go, shutdown_test.go,
-// fuzz_resume_test.go): raw TCP clients, heap and CPU figures.
+// Helpers of the hostile-client tests (hostile_*.go, shutdown.go,
+// fuzz_resume.go): raw TCP clients, heap and CPU figures; and of every
+// test: building hubs through the mount, and live servers.
 
 import (
 	"context"
