@@ -54,7 +54,9 @@
 // hubs in one process are told apart with WithConstLabels.
 //
 // Counts of streams, sessions and channels are this hub's, not the
-// cluster's: with redisbroker, sum them over the instances.
+// cluster's. With redisbroker, streams, sessions, subscriptions and
+// counters add up over the instances; channels do not (a channel with
+// subscribers on two instances counts on both).
 //
 // # Concurrency
 //
