@@ -60,17 +60,3 @@ func (bs *BenchStreams) Close() {
 
 // EncodeMessage is the hub's encoder of a published message.
 func EncodeMessage(m Message) []byte { return encodeMessage(m, "k3x9ab").b }
-
-// IsDetached reports whether the client's stream is served by the writer
-// pool rather than by its request goroutine.
-func IsDetached(h *Hub, clientID string) bool {
-	h.mu.RLock()
-	s := h.clients[clientID]
-	h.mu.RUnlock()
-	if s == nil || s.stream == nil {
-		return false
-	}
-	s.stream.mu.Lock()
-	defer s.stream.mu.Unlock()
-	return s.stream.detached
-}

@@ -42,10 +42,8 @@ const (
 	reasonResync           // the broker lost messages on their way to the hub
 )
 
-var reasonNames = [...]string{"none", "client gone", "timeout", "slow consumer", "write failed", "stale",
-	"taken over", "ended by server", "hub closed", "server shutdown", "client sent data", "resync"}
-
-func (r reason) String() string { return reasonNames[r] }
+// String is the reason's name as DisconnectReason says it (stats.go).
+func (r reason) String() string { return string(disconnectReasons[r]) }
 
 // forgets reports whether a stream that ended this way loses its session.
 func (r reason) forgets() bool { return r == reasonEnded }

@@ -92,7 +92,7 @@ func TestLoggerGetsSlowConsumerReason(t *testing.T, m Mount) {
 		require.NoError(t, ts.hub.Send("bulk", payload))
 	}
 	eventually(t, func() bool { return ts.hub.ClientCount() == 0 }, "the slow client to be cut")
-	eventually(t, func() bool { return strings.Contains(logs.String(), `reason="slow consumer"`) }, "the log record")
+	eventually(t, func() bool { return strings.Contains(logs.String(), `reason=slow_consumer`) }, "the log record")
 	assert.Contains(t, logs.String(), "level=INFO")
 }
 
