@@ -83,7 +83,7 @@ func main() {
 	flag.IntVar(&o.m, "m", 1000, "events to publish")
 	flag.IntVar(&o.size, "size", 256, "bytes of one event on the wire")
 	flag.Float64Var(&o.rate, "rate", 0, "events per second; 0 publishes as fast as Send returns")
-	flag.StringVar(&o.impl, "impl", "hub", "server: hub (ssevent), hub-std (the hub's path for HTTP/2, TLS and wrapped writers) or bare (a minimal write loop)")
+	flag.StringVar(&o.impl, "impl", "hub", "server: hub (ssevent), hub-release (the hub with Config.ReleaseHandler), hub-std (the hub's path for HTTP/2, TLS and wrapped writers) or bare (a minimal write loop)")
 	flag.IntVar(&o.queue, "queue", 1024, "per-stream queue size of the server")
 	flag.IntVar(&o.conc, "conc", 128, "connections opened at once")
 	flag.StringVar(&o.channel, "channel", "bench", "channel the clients join")

@@ -61,10 +61,11 @@ func serve(impl string, queue int, cpuprofile string) error {
 	var s sender
 	mux := http.NewServeMux()
 	switch impl {
-	case "hub", "hub-std":
+	case "hub", "hub-std", "hub-release":
 		hub := server.New(server.Config{
 			MaxTotalConnections: -1,
 			QueueSize:           queue,
+			ReleaseHandler:      impl == "hub-release",
 			Logger:              slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		})
 		e := echo.New()
