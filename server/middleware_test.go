@@ -144,29 +144,6 @@ func TestStaticUnderGzip(t *testing.T) {
 	}
 }
 
-// mwEnds is a slog.Handler that passes on the reason of each "stream
-// ended" record the hub logs.
-type mwEnds chan string
-
-func (h mwEnds) Enabled(context.Context, slog.Level) bool { return true }
-func (h mwEnds) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h mwEnds) WithGroup(string) slog.Handler            { return h }
-func (h mwEnds) Handle(_ context.Context, r slog.Record) error {
-	if r.Message != "ssevent: stream ended" {
-		return nil
-	}
-	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "reason" {
-			select {
-			case h <- a.Value.String():
-			default:
-			}
-		}
-		return true
-	})
-	return nil
-}
-
 // mwReturned is route middleware that closes ch when the handler returns.
 func mwReturned(ch chan<- struct{}) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -182,21 +159,22 @@ func mwReturned(ch chan<- struct{}) echo.MiddlewareFunc {
 // (Config.WriteTimeout) once the sockets' buffers are full: the compressed
 // writes reach the connection's deadline through the middleware's writer.
 // The queue bounds are far above the burst, so only the deadline can cut
-// it; the hub logs why it ended the stream.
+// it; OnDisconnect tells why the stream ended.
 func TestGzipStalledReaderCut(t *testing.T) {
 	const (
 		writeTimeout = 500 * time.Millisecond
 		burst        = 64
 		size         = 32 << 10 // random base64: gzip keeps ¾ of it, 1.5 MiB in all
 	)
-	ends := make(mwEnds, 16)
+	ends := make(chan server.DisconnectReason, 16)
 	hub := server.New(server.Config{
 		HeartbeatInterval: -1,
 		WriteTimeout:      writeTimeout,
 		QueueMaxBytes:     256 << 20,
 		QueueSize:         100000,
 		HistorySize:       -1,
-		Logger:            slog.New(ends),
+		Logger:            slog.New(slog.DiscardHandler),
+		OnDisconnect:      func(_ string, r server.DisconnectReason) { ends <- r },
 	})
 	done := make(chan struct{})
 	e := mwEcho()
@@ -233,9 +211,9 @@ func TestGzipStalledReaderCut(t *testing.T) {
 	t.Logf("cut %v after the burst was queued (WriteTimeout %v)", cut.Sub(queued).Round(time.Millisecond), writeTimeout)
 	select {
 	case r := <-ends:
-		require.Equal(t, "write failed", r, "why the stream ended")
+		require.Equal(t, server.DisconnectWriteFailed, r, "why the stream ended")
 	case <-time.After(mwWait):
-		t.Fatal("the hub logged no end for the stream")
+		t.Fatal("OnDisconnect was not called")
 	}
 	require.GreaterOrEqual(t, cut.Sub(start), writeTimeout, "cut before a write could have been stalled for WriteTimeout")
 	require.Less(t, cut.Sub(queued), writeTimeout+2*time.Second, "cut long after WriteTimeout")
