@@ -456,7 +456,9 @@ func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWri
 	if st.isDone() && st.reason.interrupts() {
 		return nil
 	}
-	if _, err := w.Write(first); err != nil {
+	n, err := w.Write(first)
+	st.hub.counters.bytesWritten.Add(uint64(n))
+	if err != nil {
 		st.kick(reasonWrite)
 		return nil
 	}

@@ -201,10 +201,8 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 
 			streams := make([]*ssetest.Stream, clients)
 			ids := make([]string, clients)
-			// The bytes each client reads after its connected event: the
-			// standard path does not count the stream's first write (the
-			// retry field and the connected event) in BytesWritten, the
-			// takeover path does.
+			// The bytes each client reads, its first event included:
+			// BytesWritten counts at least as many.
 			read := make([]atomic.Int64, clients)
 			for i := range streams {
 				streams[i] = ssetest.Open(t, url+"?channels=load", nil, func(r io.Reader) io.Reader {
@@ -212,7 +210,6 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 				})
 				c, _ := streams[i].Connected(t)
 				ids[i] = c.ClientID
-				read[i].Store(0) // nothing more comes before the first Send
 			}
 			var wg sync.WaitGroup
 			errs := make(chan error, events)
