@@ -18,9 +18,11 @@ import (
 // kernel, wait for the reader.
 func TestHostileSteadyReaderOutlastsWriteTimeout(t *testing.T, m Mount) {
 	const (
-		writeTimeout = 300 * time.Millisecond
+		// A second: a loaded machine may stall the reader for a few
+		// hundred milliseconds, which is no progress by any measure.
+		writeTimeout = time.Second
 		burst        = 96
-		size         = 32 << 10 // 3 MiB at 1.25 MiB/s: over 2s
+		size         = 32 << 10 // 3 MiB at 1.25 MiB/s: over 2.4s
 	)
 	paths := []bool{false} // the standard path, forced
 	if !standardPath() {
@@ -50,7 +52,7 @@ func TestHostileSteadyReaderOutlastsWriteTimeout(t *testing.T, m Mount) {
 			took := time.Since(start)
 			require.NoError(t, err, "a client reading steadily was cut after %v (WriteTimeout %v)", took.Round(time.Millisecond), writeTimeout)
 			t.Logf("%d KiB read at 64 KiB every 50ms in %v: %.0f write timeouts", burst*size>>10, took.Round(time.Millisecond), took.Seconds()/writeTimeout.Seconds())
-			require.Greater(t, took, 3*writeTimeout, "the premise: the burst took several write timeouts to drain")
+			require.Greater(t, took, 2*writeTimeout, "the premise: the burst took several write timeouts to drain")
 			require.Equal(t, 1, ts.hub.ClientCount())
 		})
 	}
