@@ -56,7 +56,7 @@ func Dial(addr string, opt Options) (*Conn, error) {
 		d.Control = func(_, _ string, c syscall.RawConn) error {
 			var serr error
 			if err := c.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, opt.RecvBuffer)
+				serr = setRecvBuffer(fd, opt.RecvBuffer)
 			}); err != nil {
 				return err
 			}
