@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -297,14 +296,6 @@ func heapSettled(limit time.Duration) (peak uint64, samples int) {
 		}
 		time.Sleep(interval)
 	}
-}
-
-// cpuTime returns the CPU time, user and system, the process has used.
-func cpuTime(t testing.TB) time.Duration {
-	t.Helper()
-	var ru syscall.Rusage
-	require.NoError(t, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // mib formats a byte count.

@@ -19,7 +19,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -150,17 +149,6 @@ func (c *soakClient) read(d *shared.Decoder) {
 			return
 		}
 	}
-}
-
-func raiseFileLimit(t *testing.T, want uint64) {
-	var lim syscall.Rlimit
-	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim))
-	if lim.Cur >= want {
-		return
-	}
-	lim.Cur = min(want, lim.Max)
-	require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim))
-	require.GreaterOrEqual(t, lim.Cur, want, "RLIMIT_NOFILE too low for the soak test")
 }
 
 // Soak: waves of 2,000 clients connect, subscribe, receive and leave,
