@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -162,10 +160,7 @@ func publish(s sender, channel string, n, size int, rate float64) publishResult 
 
 func selfStats(streams int) serverStats {
 	st := serverStats{Goroutines: runtime.NumGoroutine(), Streams: streams}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		st.CPUMicros = ru.Utime.Sec*1e6 + int64(ru.Utime.Usec) + ru.Stime.Sec*1e6 + int64(ru.Stime.Usec)
-	}
+	st.CPUMicros = cpuMicros()
 	st.RSSKiB = procStatusKiB("/proc/self/status", "VmRSS:")
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -345,23 +340,4 @@ func (b *bare) close(context.Context) {
 		c.once.Do(func() { close(c.kill) })
 	}
 	b.mu.RUnlock()
-}
-
-// raiseFileLimit lifts the soft limit on open files to the hard limit, and
-// the hard limit too when the process may.
-func raiseFileLimit() uint64 {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		return 0
-	}
-	want := syscall.Rlimit{Cur: max(rl.Max, 1<<20), Max: max(rl.Max, 1<<20)}
-	if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want) == nil {
-		return want.Cur
-	}
-	rl.Cur = rl.Max
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil && !errors.Is(err, syscall.EPERM) {
-		return 0
-	}
-	_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl)
-	return rl.Cur
 }
