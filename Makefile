@@ -7,6 +7,11 @@ WASM_ENV  := GOOS=js GOARCH=wasm
 FUZZTIME  ?= 5s
 # Length of the soak run (waves of 2,000 clients) in `make test`.
 SOAKTIME  ?= 2m
+# The Go modules (docs/MODULES.md): every directory with a go.mod, the root
+# first. A new module is picked up by its go.mod.
+MODULES   := . $(sort $(filter-out .,$(patsubst ./%,%,$(patsubst %/go.mod,%,$(shell find . -name go.mod -not -path './.git/*' -not -path '*/node_modules/*' -not -path '*/testdata/*')))))
+# Runs its argument (a shell command) in every module, stopping at the first failure.
+each = set -e; for m in $(MODULES); do echo "[$$m] $(1)"; (cd $$m && $(1)); done
 
 .DEFAULT_GOAL := help
 
@@ -21,28 +26,37 @@ test: deps vet test-go test-wasm test-fuzz soak ## Everything CI runs: vet, gofm
 deps: ## Install what the tests need (chromium, redis-server, brotli) where possible.
 	@.ci/install-deps
 
+.PHONY: modules
+modules: ## List the Go modules.
+	@echo $(MODULES)
+
 .PHONY: vet
-vet: ## go vet (host and wasm) and gofmt.
-	$(GO) vet ./...
-	$(WASM_ENV) $(GO) vet ./shared/...
-	$(WASM_ENV) $(GO) vet ./wasmclient/... ./static/... ./cmd/ssevent-demo/...
+vet: ## go vet of every module (host, and wasm for the browser packages) and gofmt.
+	@$(call each,$(GO) vet ./...)
+	$(WASM_ENV) $(GO) vet ./shared/... ./wasmclient/... ./static/...
+	cd wasmclient/goapp && $(WASM_ENV) $(GO) vet ./...
+	cd cmd && $(WASM_ENV) $(GO) vet ./ssevent-demo/...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 .PHONY: test-go
-test-go: ## Host tests with the race detector; the hub's tests once more on its standard stream path.
-	$(GO) test -race -count=1 -timeout 20m ./...
+test-go: ## Host tests of every module with the race detector; the hub's tests once more on its standard stream path.
+	@$(call each,$(GO) test -race -count=1 -timeout 20m ./...)
 	SSEVENT_STANDARD_PATH=1 $(GO) test -race -count=1 -timeout 10m ./server/
 
 # A failing input is saved under testdata/fuzz and fails the second run too;
 # a run that fails and leaves none is retried once (Go 1.26's fuzzing
 # coordinator can report "context deadline exceeded" as -fuzztime ends).
+# Only packages whose test files declare a Fuzz function are listed.
 .PHONY: test-fuzz
 test-fuzz: ## A short run of every fuzz target.
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null 2>&1 || \
-	      { echo "fuzz $$pkg $$f failed; running it again"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; }; \
+	@set -e; for m in $(MODULES); do \
+	  for pd in $$(cd $$m && $(GO) list -f '{{.ImportPath}}:{{.Dir}}' ./...); do \
+	    pkg=$${pd%%:*}; grep -qs '^func Fuzz' $${pd#*:}/*_test.go || continue; \
+	    for f in $$(cd $$m && $(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	      echo "fuzz $$pkg $$f"; (cd $$m && $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg) >/dev/null 2>&1 || \
+	        { echo "fuzz $$pkg $$f failed; running it again"; (cd $$m && $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg) || exit 1; }; \
+	    done; \
 	  done; \
 	done
 
@@ -65,32 +79,37 @@ wasm: ## Build the browser client: static/ssevent.wasm (+ .gz, .br) and wasm_exe
 	@ls -l static/ssevent.wasm static/ssevent.wasm.gz static/ssevent.wasm.br
 
 .PHONY: test-wasm
-test-wasm: ## Browser client logic under GOOS=js GOARCH=wasm with Node.
+test-wasm: ## Browser client logic under GOOS=js GOARCH=wasm with Node (wasmclient, and wasmclient/goapp in its module).
 	NODE_OPTIONS=--experimental-eventsource $(WASM_ENV) $(GO) test -count=1 -timeout 5m \
 	  -exec=$(WASM_DIR)/go_js_wasm_exec ./wasmclient/...
+	cd wasmclient/goapp && NODE_OPTIONS=--experimental-eventsource $(WASM_ENV) $(GO) test -count=1 -timeout 5m \
+	  -exec=$(WASM_DIR)/go_js_wasm_exec ./...
 
 .PHONY: bench
 bench: ## Go benchmarks (encoders, Send fan-out, churn, POST) and a short load run with ssevent-bench.
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 10m ./server/
-	$(GO) build -o bin/ssevent-bench ./cmd/ssevent-bench
+	cd cmd && $(GO) build -o ../bin/ssevent-bench ./ssevent-bench
 	bin/ssevent-bench -n 2000 -m 1000 -size 256
 	bin/ssevent-bench -n 10000 -m 500 -size 256
 	bin/ssevent-bench -n 2000 -m 100 -size 256 -rate 10
 	bin/ssevent-bench -n 2000 -m 100 -size 256 -rate 10 -impl bare
 
+# The demo lives in the cmd module; it runs from the repository's root,
+# where its default -wasm path (DEMO_WASM) points.
 DEMO_WASM := cmd/ssevent-demo/web/app.wasm
 REDIS_URL ?= redis://127.0.0.1:6379/0
 
 .PHONY: run
 run: wasm demo-wasm ## Build every wasm and start the demo on http://127.0.0.1:8080 (SSEVENT_ADDR, REDIS_URL).
-	$(GO) run ./cmd/ssevent-demo
+	cd cmd && $(GO) build -o ../bin/ssevent-demo ./ssevent-demo
+	bin/ssevent-demo
 
 .PHONY: demo-wasm
 demo-wasm: ## Build the demo's go-app frontend into cmd/ssevent-demo/web/app.wasm (not committed).
-	$(WASM_ENV) $(GO) build -trimpath -ldflags='-s -w' -o $(DEMO_WASM) ./cmd/ssevent-demo
+	cd cmd && $(WASM_ENV) $(GO) build -trimpath -ldflags='-s -w' -o ../$(DEMO_WASM) ./ssevent-demo
 
 .PHONY: demo-redis
 demo-redis: wasm demo-wasm ## Two demos, :8080 and :8081, sharing one hub on a running Redis (REDIS_URL).
-	$(GO) build -o bin/ssevent-demo ./cmd/ssevent-demo
+	cd cmd && $(GO) build -o ../bin/ssevent-demo ./ssevent-demo
 	bin/ssevent-demo -addr 127.0.0.1:8081 -redis '$(REDIS_URL)' & pid=$$!; trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
 	bin/ssevent-demo -addr 127.0.0.1:8080 -redis '$(REDIS_URL)'

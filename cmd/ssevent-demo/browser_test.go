@@ -15,7 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/ssevent/ssevent/internal/browsertest"
+	"github.com/ssevent/ssevent/internal/e2e/browsertest"
 )
 
 // tab is one page of the demo in the browser.

@@ -22,7 +22,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/ssevent/ssevent/internal/browsertest"
+	"github.com/ssevent/ssevent/internal/e2e/browsertest"
 	"github.com/ssevent/ssevent/internal/ssetest"
 	"github.com/ssevent/ssevent/shared"
 )

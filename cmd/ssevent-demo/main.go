@@ -8,14 +8,14 @@
 // show the live client counts, a clock channel the server feeds every second,
 // and the connection state.
 //
-//	make run                       # builds the wasm, then: go run ./cmd/ssevent-demo
+//	make run                       # builds the wasm and bin/ssevent-demo, and runs it from the repository's root
 //	ssevent-demo -addr 127.0.0.1:8081 -redis redis://127.0.0.1:6379/0
 //
 // Flags (and environment variables):
 //
 //	-addr   listen address, default 127.0.0.1:8080 ($SSEVENT_ADDR)
 //	-redis  Redis URL; demos given the same one share one hub ($REDIS_URL)
-//	-wasm   the go-app program, default cmd/ssevent-demo/web/app.wasm ($SSEVENT_WASM)
+//	-wasm   the go-app program, default cmd/ssevent-demo/web/app.wasm from the repository's root ($SSEVENT_WASM)
 //
 // The same main package is built twice: for the browser (main_wasm.go, the
 // go-app components) and for the server (this file and server.go, kept out

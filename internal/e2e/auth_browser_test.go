@@ -1,6 +1,6 @@
 //go:build !(js && wasm)
 
-package wasmclient_test
+package e2e_test
 
 // End-to-end tests of "sessions belong to their user" as an application
 // with JWT authentication uses the hub: a real Echo app with echo-jwt on
@@ -32,7 +32,7 @@ import (
 	echojwt "github.com/labstack/echo-jwt/v4"
 	"github.com/labstack/echo/v4"
 
-	"github.com/ssevent/ssevent/internal/browsertest"
+	"github.com/ssevent/ssevent/internal/e2e/browsertest"
 	"github.com/ssevent/ssevent/internal/netcut"
 	"github.com/ssevent/ssevent/server"
 	"github.com/ssevent/ssevent/shared"
@@ -81,7 +81,7 @@ import connectSSE from '/ssevent/ssevent.mjs';
 const connect = connectSSE;
 ` + jwtDriver + `</script></body></html>`
 
-// jwtGoPage runs internal/testapp once start(opts) has set its options
+// jwtGoPage runs testapp once start(opts) has set its options
 // (its headersFn "go" reads tokens[0] before every request).
 const jwtGoPage = `<!doctype html><html><head><meta charset="utf-8">
 <script src="/ssevent/wasm_exec.js"></script></head><body><script>

@@ -1,6 +1,6 @@
 //go:build !(js && wasm)
 
-package wasmclient_test
+package e2e_test
 
 import (
 	"fmt"

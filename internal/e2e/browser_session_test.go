@@ -1,6 +1,6 @@
 //go:build !(js && wasm)
 
-package wasmclient_test
+package e2e_test
 
 // Browser tests of sessions: the session key, credentials from a headers
 // function, and the server's "closed" and "channels" events, through the Go

@@ -1,12 +1,12 @@
 //go:build !(js && wasm)
 
-package wasmclient_test
+package e2e_test
 
 // End-to-end tests in headless Chromium against a real hub, through both
-// faces of the client: the Go API (internal/testapp, a wasm program on a
-// test page) and the script-tag shim (static/ssevent.js). Both pages record
-// events in the same shape (see internal/testapp), so every scenario runs
-// against both.
+// faces of the client: the Go API (package wasmclient, driven by testapp, a
+// wasm program on a test page) and the script-tag shim (static/ssevent.js).
+// Both pages record events in the same shape (see testapp), so every
+// scenario runs against both.
 
 import (
 	"context"
@@ -28,7 +28,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/labstack/echo/v4"
 
-	"github.com/ssevent/ssevent/internal/browsertest"
+	"github.com/ssevent/ssevent/internal/e2e/browsertest"
 	"github.com/ssevent/ssevent/internal/netcut"
 	"github.com/ssevent/ssevent/server"
 	"github.com/ssevent/ssevent/shared"
@@ -49,15 +49,15 @@ var (
 	appErr  error
 )
 
-// testApp builds internal/testapp for the browser once per run.
+// testApp builds testapp for the browser once per run.
 func testApp(t *testing.T) string {
 	t.Helper()
 	appOnce.Do(func() {
-		appDir, appErr = os.MkdirTemp("", "wasmclient-testapp-")
+		appDir, appErr = os.MkdirTemp("", "e2e-testapp-")
 		if appErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(appDir, "app.wasm"), "./internal/testapp")
+		cmd := exec.Command("go", "build", "-o", filepath.Join(appDir, "app.wasm"), "./testapp")
 		cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			appErr = fmt.Errorf("build testapp: %v\n%s", err, out)
