@@ -20,7 +20,7 @@ help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: test
-test: deps vet crossbuild test-go test-wasm test-fuzz soak ## Everything CI runs: vet, gofmt, cross-builds, race tests, short fuzzing, soak.
+test: deps vet check-deps crossbuild test-go test-wasm test-fuzz soak ## Everything CI runs: vet, gofmt, dependency and cross-build checks, race tests, short fuzzing, soak.
 
 .PHONY: deps
 deps: ## Install what the tests need (chromium, redis-server, brotli) where possible.
@@ -38,6 +38,10 @@ vet: ## go vet of every module (host, and wasm for the browser packages) and gof
 	cd cmd && $(WASM_ENV) $(GO) vet ./ssevent-demo/...
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+.PHONY: check-deps
+check-deps: ## A module importing only server needs no heavy dependency, and Go 1.25 is enough for it.
+	@GO=$(GO) .ci/check-deps
 
 .PHONY: crossbuild
 crossbuild: ## go build and go vet of every module for linux, darwin, windows, freebsd, and of the browser packages for js/wasm.
