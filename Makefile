@@ -50,7 +50,7 @@ crossbuild: ## go build and go vet of every module for linux, darwin, windows, f
 .PHONY: test-go
 test-go: ## Host tests of every module with the race detector; the hub's tests once more on its standard stream path.
 	@$(call each,$(GO) test -race -count=1 -timeout 20m ./...)
-	SSEVENT_STANDARD_PATH=1 $(GO) test -race -count=1 -timeout 10m ./server/
+	SSEVENT_STANDARD_PATH=1 $(GO) test -race -count=1 -timeout 10m .
 
 # A failing input is saved under testdata/fuzz and fails the second run too;
 # a run that fails and leaves none is retried once (Go 1.26's fuzzing
@@ -70,8 +70,8 @@ test-fuzz: ## A short run of every fuzz target.
 
 .PHONY: soak
 soak: ## Soak test: waves of 2,000 clients for SOAKTIME (without -race: too many goroutines for it).
-	$(GO) vet -tags soak ./server/
-	SSEVENT_SOAK_DURATION=$(SOAKTIME) $(GO) test -tags soak -run '^TestSoak$$' -count=1 -timeout 15m -v ./server/
+	$(GO) vet -tags soak .
+	SSEVENT_SOAK_DURATION=$(SOAKTIME) $(GO) test -tags soak -run '^TestSoak$$' -count=1 -timeout 15m -v .
 
 .PHONY: fuzz
 fuzz: ## Longer fuzzing (FUZZTIME=1m by default here).
@@ -95,7 +95,7 @@ test-wasm: ## Browser client logic under GOOS=js GOARCH=wasm with Node (wasmclie
 
 .PHONY: bench
 bench: ## Go benchmarks (encoders, Send fan-out, churn, POST) and a short load run with ssevent-bench.
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 10m ./server/
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 10m .
 	cd cmd && $(GO) build -o ../bin/ssevent-bench ./ssevent-bench
 	bin/ssevent-bench -n 2000 -m 1000 -size 256
 	bin/ssevent-bench -n 10000 -m 500 -size 256

@@ -1,6 +1,6 @@
 module github.com/ssevent/ssevent/echov5
 
-go 1.26.0
+go 1.25.0
 
 require (
 	github.com/labstack/echo/v5 v5.4.4
