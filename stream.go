@@ -404,7 +404,7 @@ func (st *stream) writeStd(w http.ResponseWriter, b []byte) error {
 
 // errNoFlush means the response writer cannot flush, so events would sit
 // in buffers instead of reaching the client.
-var errNoFlush = errors.New("ssevent: the response writer cannot flush; remove middleware that buffers or compresses the events route")
+var errNoFlush = errors.New("ssevent: the response writer cannot flush; remove the middleware whose writer cannot flush from the events route")
 
 // canFlush reports whether w, or a writer it wraps, can flush.
 func canFlush(w http.ResponseWriter) bool {
