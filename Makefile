@@ -49,8 +49,7 @@ crossbuild: ## go build and go vet of every module for linux, darwin, windows, f
 
 .PHONY: test-go
 test-go: ## Host tests of every module with the race detector; the hub's tests once more on its standard stream path.
-	@$(call each,$(GO) test -race -count=1 -timeout 20m ./...)
-	SSEVENT_STANDARD_PATH=1 $(GO) test -race -count=1 -timeout 10m .
+	@GO=$(GO) .ci/test-go $(MODULES)
 
 # A failing input is saved under testdata/fuzz and fails the second run too;
 # a run that fails and leaves none is retried once (Go 1.26's fuzzing

@@ -42,7 +42,10 @@ func TestNothingLostUnderFaults(t *testing.T, m Mount) {
 	})
 	hub, endpoint := ts.hub, ts.url
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	// Bounded, with room for a loaded machine: on the standard path under
+	// -race at load 15 on two cores the run took over 90 s, losing
+	// nothing.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	var (
 		reconnects atomic.Int64
