@@ -34,6 +34,7 @@ require (
 
 replace (
 	github.com/ssevent/ssevent => ../
+	github.com/ssevent/ssevent/echov5 => ../echov5
 	github.com/ssevent/ssevent/internal/e2e => ../internal/e2e
 	github.com/ssevent/ssevent/redisbroker => ../redisbroker
 	github.com/ssevent/ssevent/wasmclient/goapp => ../wasmclient/goapp
