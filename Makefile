@@ -30,6 +30,11 @@ deps: ## Install what the tests need (chromium, redis-server, brotli) where poss
 modules: ## List the Go modules.
 	@echo $(MODULES)
 
+.PHONY: tidy
+tidy: ## go mod tidy in every module, twice: a module's tidy can change what the modules requiring it need.
+	@$(call each,$(GO) mod tidy)
+	@$(call each,$(GO) mod tidy)
+
 .PHONY: vet
 vet: ## go vet of every module (host, and wasm for the browser packages) and gofmt.
 	@$(call each,$(GO) vet ./...)
