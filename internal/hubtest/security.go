@@ -639,7 +639,10 @@ func TestSecurityOversizedBody(t *testing.T, m Mount) {
 	const bound = 1 << 20
 	for _, chunked := range []bool{false, true} {
 		t.Run(map[bool]string{false: "content-length", true: "chunked"}[chunked], func(t *testing.T) {
-			ts := newSecServer(t, m, ssevent.Config{MaxPayloadSize: limit})
+			// The recommended timeouts: the tests' 600ms ReadTimeout
+			// once ended the read of the first 64 KiB on a loaded
+			// machine, before the limit could refuse the body.
+			ts := newSecServerWith(t, m, ssevent.Config{MaxPayloadSize: limit}, recommendedTimeouts)
 			c := ts.connect(t, nil)
 			before := ts.read.Load()
 			resp, body, written := rawPost(t, ts.addr, gib, chunked)
