@@ -18,11 +18,12 @@ import (
 // kernel, wait for the reader.
 func TestHostileSteadyReaderOutlastsWriteTimeout(t *testing.T, m Mount) {
 	const (
-		// A second: a loaded machine may stall the reader for a few
-		// hundred milliseconds, which is no progress by any measure.
-		writeTimeout = time.Second
-		burst        = 96
-		size         = 32 << 10 // 3 MiB at 1.25 MiB/s: over 2.4s
+		// A second and a half: a loaded machine may stall the reader
+		// (or, on the standard path, the writer) for over a second,
+		// which is no progress by any measure.
+		writeTimeout = 1500 * time.Millisecond
+		burst        = 192
+		size         = 32 << 10 // 6 MiB at 1.25 MiB/s: over 4.8s
 	)
 	paths := []bool{false} // the standard path, forced
 	if !standardPath() {
