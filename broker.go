@@ -36,6 +36,10 @@ type Message struct {
 	Event string
 	// Data is the payload as JSON.
 	Data []byte
+	// Kind says what Data holds (an HTML fragment, a Datastar patch), for
+	// the dialects that render it otherwise than as JSON. The zero value,
+	// KindJSON, is any payload. A broker carries it with the message.
+	Kind MessageKind
 
 	// frame is the wire form, kept by the in-memory broker so that live
 	// and replayed deliveries share one encoding.

@@ -83,6 +83,12 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) (*stream, *detach
 		return nil, nil
 	}
 	q := r.URL.Query()
+	dialect, ok := dialectOf(r, q)
+	if !ok {
+		h.refuse(w, http.StatusBadRequest, shared.CodeBadRequest,
+			"unknown format: use json, htmx2, htmx4 or datastar")
+		return nil, nil
+	}
 	channels, err := shared.ParseChannels(q.Get(shared.QueryChannels))
 	if err != nil {
 		h.refuse(w, http.StatusUnprocessableEntity, shared.CodeInvalidChannel, err.Error())
@@ -136,7 +142,7 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) (*stream, *detach
 	)
 	asked, placed := h.place(r.Context(), lastEventID)
 	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
-	req := openRequest{after: asked, unplaced: !placed, lastID: lastID, srv: srv, http2: isHTTP2(r), owner: ident}
+	req := openRequest{after: asked, unplaced: !placed, lastID: lastID, srv: srv, http2: isHTTP2(r), owner: ident, dialect: dialect}
 	var after uint64
 	if resumeID != "" && h.cfg.Identify == nil && presentedKey(r, resumeID) == "" {
 		// No key at all (a browser that sent no cookie): not a

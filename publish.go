@@ -71,6 +71,14 @@ func (h *Hub) publish(ctx context.Context, t Topic, event string, data any) erro
 	if err != nil {
 		return fmt.Errorf("ssevent: encoding the payload: %w", err)
 	}
+	return h.publishData(ctx, t, event, KindJSON, payload)
+}
+
+// validChannel checks a channel name given to a publishing method.
+func validChannel(channel string) error { return shared.ValidChannel(channel) }
+
+// publishData publishes payload, JSON of the given kind, to t.
+func (h *Hub) publishData(ctx context.Context, t Topic, event string, kind MessageKind, payload []byte) error {
 	if len(payload) > h.cfg.MaxPayloadSize {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, len(payload), h.cfg.MaxPayloadSize)
 	}
@@ -81,7 +89,7 @@ func (h *Hub) publish(ctx context.Context, t Topic, event string, data any) erro
 		return ErrClosed
 	}
 	start := time.Now()
-	_, err = h.broker.Publish(ctx, Message{Topic: t, Event: event, Data: payload})
+	_, err := h.broker.Publish(ctx, Message{Topic: t, Event: event, Kind: kind, Data: payload})
 	h.counters.publishNanos.Add(uint64(time.Since(start)))
 	h.counters.published.Add(1)
 	if err != nil {
@@ -110,10 +118,10 @@ func (h *Hub) deliver(m Message) {
 			}
 		}
 		h.mu.RUnlock()
-		h.fanout(to, f)
+		h.fanout(to, f, &m)
 	case TopicClient:
 		if s := h.clients[m.Topic.Name]; s != nil && s.stream != nil {
-			s.stream.enqueue(f)
+			s.stream.enqueue(f.as(s.stream.dialect, &m, h))
 			h.counters.delivered.Add(1)
 		}
 		h.mu.RUnlock()
@@ -123,15 +131,20 @@ func (h *Hub) deliver(m Message) {
 			*to = append(*to, st)
 		}
 		h.mu.RUnlock()
-		h.fanout(to, f)
+		h.fanout(to, f, &m)
 	default:
 		h.mu.RUnlock()
 	}
 }
 
-// fanout queues f on every stream of *to, then recycles the list.
-func (h *Hub) fanout(to *[]*stream, f *frame) {
+// fanout queues f, the frame of m (nil for a control event), on every
+// stream of *to, in the stream's dialect, then recycles the list.
+func (h *Hub) fanout(to *[]*stream, f *frame, m *Message) {
 	for _, st := range *to {
+		if m != nil && st.dialect != dialectJSON {
+			st.enqueue(f.as(st.dialect, m, h))
+			continue
+		}
 		st.enqueue(f)
 	}
 	h.counters.delivered.Add(uint64(len(*to)))
@@ -148,7 +161,7 @@ func (h *Hub) enqueueAll(f *frame) {
 		*to = append(*to, st)
 	}
 	h.mu.RUnlock()
-	h.fanout(to, f)
+	h.fanout(to, f, nil)
 }
 
 // frameOf returns the wire form of m: the one the broker keeps with it, or

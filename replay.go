@@ -55,8 +55,8 @@ func (h *Hub) replay(st *stream, from uint64, lastEventID string) {
 			h.counters.gaps.Add(1)
 			gapSent = true
 		}
-		for _, m := range msgs {
-			frames = append(frames, h.frameOf(m))
+		for i := range msgs {
+			frames = append(frames, h.frameOf(msgs[i]).as(st.dialect, &msgs[i], h))
 		}
 		h.counters.delivered.Add(uint64(len(msgs)))
 		live, last := st.appendReplay(frames, err != nil || len(msgs) < limit, err != nil)

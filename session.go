@@ -282,6 +282,7 @@ type openRequest struct {
 	owner    string   // the identity of a new session's request
 	key      string   // the key of a new anonymous session
 	drop     []string // channels a resumed session may no longer hold
+	dialect  dialect  // the stream's wire format
 }
 
 // errNoResume means the session to resume is gone; the caller runs the
@@ -353,7 +354,7 @@ func (h *Hub) open(req openRequest) (st *stream, resumed bool, set []string, aft
 		atomic.StoreUint64(&s.cursor, max(pos, after))
 	}
 	st = newStream(h, s)
-	st.srv, st.http2 = req.srv, req.http2
+	st.srv, st.http2, st.dialect = req.srv, req.http2, req.dialect
 	st.start = atomic.LoadUint64(&s.cursor)
 	switch {
 	case after > 0:

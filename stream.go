@@ -22,6 +22,8 @@ type frame struct {
 	// lossy frames (heartbeats, probes) keep a stream alive: one that
 	// is replaying, and so busy, does without them.
 	lossy bool
+	// alts holds the message's encodings in other dialects (dialect.go).
+	alts atomic.Pointer[alts]
 }
 
 // reason says why a stream ended.
@@ -83,6 +85,9 @@ type stream struct {
 	// start is the stream's starting position: the id of its connected
 	// event. Set by Hub.open.
 	start uint64
+	// dialect is the wire format the client reads (dialect.go). Set
+	// before the stream is attached.
+	dialect dialect
 
 	mu      sync.Mutex
 	queue   []*frame // frames waiting for the writer
