@@ -195,7 +195,9 @@ func entryID(s string) (uint64, bool) {
 
 // packMessage encodes a message as the log and the history hold it: a
 // kind letter, the topic name, LF, the event name, LF, the data. Names
-// hold no LF.
+// hold no LF. A message whose Kind is not KindJSON (HTML, a Datastar
+// patch) is prefixed with "k" and its kind's digit; messages written
+// before kinds existed have no prefix and read as KindJSON.
 func packMessage(m server.Message) string {
 	var k byte
 	switch m.Topic.Kind {
@@ -207,7 +209,11 @@ func packMessage(m server.Message) string {
 		k = 'a'
 	}
 	var sb strings.Builder
-	sb.Grow(len(m.Topic.Name) + len(m.Event) + len(m.Data) + 3)
+	sb.Grow(len(m.Topic.Name) + len(m.Event) + len(m.Data) + 5)
+	if m.Kind != server.KindJSON {
+		sb.WriteByte('k')
+		sb.WriteByte('0' + byte(m.Kind))
+	}
 	sb.WriteByte(k)
 	sb.WriteString(m.Topic.Name)
 	sb.WriteByte('\n')
@@ -224,6 +230,13 @@ func unpackMessage(entry, raw string) (server.Message, bool) {
 	}
 	var m server.Message
 	m.ID = id
+	if raw[0] == 'k' {
+		if len(raw) < 3 || raw[1] < '1' || raw[1] > '9' {
+			return server.Message{}, false
+		}
+		m.Kind = server.MessageKind(raw[1] - '0')
+		raw = raw[2:]
+	}
 	switch raw[0] {
 	case 'c':
 		m.Topic.Kind = server.TopicChannel
