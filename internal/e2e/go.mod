@@ -11,11 +11,15 @@ require (
 	github.com/labstack/echo/v5 v5.4.4
 	github.com/ssevent/ssevent v0.0.0-00010101000000-000000000000
 	github.com/ssevent/ssevent/echov5 v0.0.0-00010101000000-000000000000
+	github.com/starfederation/datastar-go v1.2.2
 )
 
 require (
+	github.com/CAFxX/httpcompression v0.0.9 // indirect
+	github.com/andybalholm/brotli v1.2.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/google/uuid v1.6.0 // indirect
+	github.com/klauspost/compress v1.18.0 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
 	github.com/mattn/go-isatty v0.0.22 // indirect
