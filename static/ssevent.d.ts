@@ -33,12 +33,42 @@ export interface ConnectOptions {
   withCredentials?: boolean;
   /** Channels joined when the stream opens. */
   channels?: string[];
-  /** Where ssevent.wasm and wasm_exec.js live. Default: beside the script. */
-  baseURL?: string;
+  /**
+   * ms to wait for the stream's response headers before the attempt is
+   * abandoned and retried (an "error" with code "connect_timeout", then
+   * "reconnecting"). Default 10000; 0 waits for ever.
+   */
+  connectTimeout?: number;
+  /**
+   * ms a subscribe/unsubscribe may take before its promise rejects with
+   * code "timeout". Default 10000; 0 waits for ever. A call's own timeout
+   * overrides it.
+   */
+  requestTimeout?: number;
+  /**
+   * Share one stream per hub URL (and stream options) with the other tabs
+   * of the origin, through a SharedWorker that runs the client once per
+   * browser. Each client still has its own handlers and channels. Default
+   * true; ignored (a stream per client, in the page) where SharedWorker is
+   * missing and when headers is a function.
+   */
+  shared?: boolean;
+  /** Where ssevent.wasm, wasm_exec.js and ssevent-worker.js live. Default: beside the script (the module: its own URLs). */
+  baseURL?: string | URL;
   /** URL of ssevent.wasm, relative to baseURL. */
-  wasmURL?: string;
+  wasmURL?: string | URL;
   /** URL of wasm_exec.js, relative to baseURL. */
-  wasmExecURL?: string;
+  wasmExecURL?: string | URL;
+  /** URL of ssevent-worker.js (the SharedWorker), relative to baseURL. */
+  workerURL?: string | URL;
+}
+
+/** Options of one subscribe or unsubscribe call, given as its last argument. */
+export interface CallOptions {
+  /** Aborts the call: the promise rejects with code "aborted". */
+  signal?: AbortSignal;
+  /** ms before the promise rejects with code "timeout"; overrides requestTimeout, 0 waits for ever. */
+  timeout?: number;
 }
 
 /** A channel refused by the server's OnSubscribe hook. */
@@ -170,6 +200,12 @@ export type EventMap<TPayload = unknown> = SSEventMap<TPayload>;
  * - headers: the headers function threw or rejected.
  * - stale: no event for three heartbeat intervals.
  * - stream_ended: the stream broke or ended.
+ * - connect_timeout: no response headers within connectTimeout (the client retries).
+ * - timeout: a subscribe/unsubscribe took longer than its timeout.
+ * - aborted: the AbortSignal of a subscribe/unsubscribe aborted.
+ * - wasm_load: ssevent.wasm or wasm_exec.js could not be loaded or started
+ *   (this client is closed; a later connect loads them again).
+ * - stopped: the server answered the stream with 204 No Content (final).
  */
 export type SSEventErrorCode =
   | 'closed'
@@ -181,6 +217,11 @@ export type SSEventErrorCode =
   | 'headers'
   | 'stale'
   | 'stream_ended'
+  | 'connect_timeout'
+  | 'timeout'
+  | 'aborted'
+  | 'wasm_load'
+  | 'stopped'
   | 'error'
   | SSEventServerErrorCode;
 
@@ -235,9 +276,21 @@ export interface SSEventClient<TPayload = unknown> {
    */
   on<T = unknown>(event: string & {}, callback: (ev: SSEventCustom<NoInfer<T>>) => void): this;
   off(event: SSEventName | (string & {}), callback?: (ev: never) => void): this;
+  /**
+   * Joins channels; a last argument that is an object is the call's
+   * options ({signal, timeout}). Channel names must be strings (TypeError
+   * otherwise), at least one.
+   */
   subscribe(...channels: string[]): Promise<SubscriptionResult>;
+  subscribe(...args: [...channels: string[], options: CallOptions]): Promise<SubscriptionResult>;
+  /** Leaves channels; the same arguments as subscribe. */
   unsubscribe(...channels: string[]): Promise<SubscriptionResult>;
-  /** The client's id, or null before "connected". */
+  unsubscribe(...args: [...channels: string[], options: CallOptions]): Promise<SubscriptionResult>;
+  /**
+   * The client's id, or null before "connected". Tabs sharing a stream
+   * share its client: they have the same id (a server's sendTo reaches
+   * each of them that listens to the event).
+   */
   getClientId(): string | null;
   /** The client's channels as the server last reported them ("connected", "channels", subscribe). */
   getChannels(): string[];

@@ -1,5 +1,6 @@
 // Package static serves the browser half of ssevent: the script-tag shim
-// (ssevent.js), the ES module (ssevent.mjs), its TypeScript typings
+// (ssevent.js), the SharedWorker through which the tabs of a browser share
+// one stream (ssevent-worker.js), the ES module (ssevent.mjs), its TypeScript typings
 // (ssevent.d.ts), the WebAssembly client (ssevent.wasm, with precompressed
 // .gz and .br copies) and the wasm_exec.js that matches the compiler that
 // built it. The files are embedded, so an application needs nothing beside
@@ -48,26 +49,35 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"fmt"
+	"html"
 	"io/fs"
 	"net/http"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-//go:embed ssevent.js ssevent.mjs ssevent.d.ts package.json wasm_exec.js ssevent.wasm ssevent.wasm.gz ssevent.wasm.br
+//go:embed ssevent.js ssevent-worker.js ssevent.mjs ssevent.d.ts package.json wasm_exec.js ssevent.wasm ssevent.wasm.gz ssevent.wasm.br
 var files embed.FS
 
 // FS returns the embedded assets, for applications that serve them their
 // own way.
 func FS() fs.FS { return files }
 
-// CacheControl is the Cache-Control of every answer: browsers keep the
-// files but revalidate them (a cheap 304 thanks to the ETag), so a new
-// release of the server never pairs an old wasm with a new shim.
+// CacheControl is the Cache-Control of the files under their plain names
+// (ssevent.js, ssevent.wasm…): browsers keep them but revalidate them (a
+// cheap 304 thanks to the ETag), so a new release of the server never
+// pairs an old wasm with a new shim.
 const CacheControl = "no-cache"
+
+// CacheControlImmutable is the Cache-Control of the files under their
+// content-hashed names (see Name): their content never changes, so a
+// browser keeps them a year without asking again.
+const CacheControlImmutable = "public, max-age=31536000, immutable"
 
 var types = map[string]string{
 	".js":   "text/javascript; charset=utf-8",
@@ -85,21 +95,106 @@ type asset struct {
 }
 
 var (
-	loadOnce sync.Once
-	assets   map[string]*asset
+	loadOnce  sync.Once
+	assets    map[string]*asset
+	hashed    map[string]string // plain name -> content-hashed name
+	immutable map[string]bool   // content-hashed names
 )
+
+func newAsset(name string, b []byte) *asset {
+	sum := sha256.Sum256(b)
+	return &asset{body: b, typ: typeOf(name), etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+}
+
+// hashName puts a digest of the content before the name's extension:
+// ssevent.wasm -> ssevent.0123456789.wasm.
+func hashName(name string, b []byte) string {
+	sum := sha256.Sum256(b)
+	dot := strings.Index(name, ".")
+	return name[:dot] + "." + hex.EncodeToString(sum[:5]) + name[dot:]
+}
 
 func load() {
 	assets = make(map[string]*asset)
+	hashed = make(map[string]string)
+	immutable = make(map[string]bool)
 	entries, _ := files.ReadDir(".")
 	for _, e := range entries {
 		b, err := files.ReadFile(e.Name())
 		if err != nil {
 			continue
 		}
-		sum := sha256.Sum256(b)
-		assets[e.Name()] = &asset{body: b, typ: typeOf(e.Name()), etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+		assets[e.Name()] = newAsset(e.Name(), b)
 	}
+	alias := func(name, as string) {
+		if a, ok := assets[name]; ok {
+			assets[as] = a
+			immutable[as] = true
+		}
+	}
+	for _, name := range []string{"ssevent.wasm", "wasm_exec.js", "ssevent-worker.js"} {
+		a, ok := assets[name]
+		if !ok {
+			continue
+		}
+		h := hashName(name, a.body)
+		hashed[name] = h
+		alias(name, h)
+	}
+	alias("ssevent.wasm.gz", hashed["ssevent.wasm"]+".gz")
+	alias("ssevent.wasm.br", hashed["ssevent.wasm"]+".br")
+	// The shim and the module name the other files by their hashed names,
+	// and are served under hashed names of their own.
+	if a, ok := assets["ssevent.js"]; ok {
+		names := fmt.Sprintf(`/*ssevent:names*/{"wasm":%q,"exec":%q,"worker":%q}/*end*/`,
+			hashed["ssevent.wasm"], hashed["wasm_exec.js"], hashed["ssevent-worker.js"])
+		b := namesRE.ReplaceAllLiteral(a.body, []byte(names))
+		assets["ssevent.js"] = newAsset("ssevent.js", b)
+		hashed["ssevent.js"] = hashName("ssevent.js", b)
+		alias("ssevent.js", hashed["ssevent.js"])
+	}
+	if a, ok := assets["ssevent.mjs"]; ok {
+		b := a.body
+		for _, name := range []string{"ssevent.js", "ssevent.wasm", "wasm_exec.js", "ssevent-worker.js"} {
+			b = bytes.ReplaceAll(b, []byte("'./"+name+"'"), []byte("'./"+hashed[name]+"'"))
+		}
+		assets["ssevent.mjs"] = newAsset("ssevent.mjs", b)
+		hashed["ssevent.mjs"] = hashName("ssevent.mjs", b)
+		alias("ssevent.mjs", hashed["ssevent.mjs"])
+	}
+}
+
+var namesRE = regexp.MustCompile(`/\*ssevent:names\*/[^\n]*?/\*end\*/`)
+
+// Name returns the content-hashed name under which Handler also serves a
+// file of the client, e.g. "ssevent.js" -> "ssevent.1a2b3c4d5e.js", or ""
+// for a file that has none. The files that have one are ssevent.js,
+// ssevent.mjs, ssevent-worker.js, ssevent.wasm and wasm_exec.js. Under
+// these names the files are served with CacheControlImmutable: a page that
+// loads the shim as Name("ssevent.js") makes no request at all for the
+// client's files on a warm visit. The hashed shim and module load the
+// other files by their hashed names too; so do ssevent.js and ssevent.mjs
+// under their plain names, which are revalidated.
+func Name(file string) string {
+	loadOnce.Do(load)
+	return hashed[file]
+}
+
+// ScriptTag returns the <script> element that loads the shim from the
+// Handler mounted at prefix (e.g. "/ssevent"), by its content-hashed name,
+// for pages rendered by Go templates (as template.HTML) or by hand.
+func ScriptTag(prefix string) string {
+	return `<script src="` + html.EscapeString(strings.TrimSuffix(prefix, "/")+"/"+Name("ssevent.js")) + `"></script>`
+}
+
+// PreloadTag returns a <link rel="preload"> for ssevent.wasm by its
+// content-hashed name, to put in a page's <head> before the script: the
+// browser starts the download while it parses the page. It helps pages
+// whose client runs in the page (shared: false, or a headers function);
+// see docs/CLIENT.md for what it gives with a shared worker.
+func PreloadTag(prefix string) string {
+	return `<link rel="preload" href="` + html.EscapeString(strings.TrimSuffix(prefix, "/")+"/"+Name("ssevent.wasm")) +
+		`" as="fetch" type="application/wasm" crossorigin>`
 }
 
 func typeOf(name string) string {
@@ -152,7 +247,7 @@ func serve(w http.ResponseWriter, r *http.Request) {
 			r = r.Clone(r.Context())
 			r.Header.Del("Range")
 		}
-	} else if name == "ssevent.wasm" {
+	} else if strings.HasSuffix(name, ".wasm") {
 		h.Add("Vary", "Accept-Encoding")
 		for _, enc := range []struct{ token, suffix string }{{"br", ".br"}, {"gzip", ".gz"}} {
 			if z, ok := assets[name+enc.suffix]; ok && accepts(r.Header.Get("Accept-Encoding"), enc.token) {
@@ -164,7 +259,11 @@ func serve(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Content-Type", a.typ)
 	h.Set("ETag", etag)
-	h.Set("Cache-Control", CacheControl)
+	if immutable[name] {
+		h.Set("Cache-Control", CacheControlImmutable)
+	} else {
+		h.Set("Cache-Control", CacheControl)
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
 }

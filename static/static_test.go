@@ -38,6 +38,7 @@ func TestHandler(t *testing.T) {
 	}{
 		{"shim", "GET", "/ssevent.js", nil, 200, "text/javascript; charset=utf-8", ""},
 		{"module", "GET", "/ssevent.mjs", nil, 200, "text/javascript; charset=utf-8", ""},
+		{"worker", "GET", "/ssevent-worker.js", nil, 200, "text/javascript; charset=utf-8", ""},
 		{"typings", "GET", "/ssevent.d.ts", nil, 200, "application/typescript; charset=utf-8", ""},
 		{"wasm_exec", "GET", "/wasm_exec.js", nil, 200, "text/javascript; charset=utf-8", ""},
 		{"wasm identity", "GET", "/ssevent.wasm", nil, 200, "application/wasm", ""},
@@ -145,5 +146,57 @@ func TestAssetsUpToDate(t *testing.T) {
 	served, _ := io.ReadAll(get(t, "GET", "/wasm_exec.js", nil).Body)
 	if !bytes.Equal(execJS, served) {
 		t.Fatal("static/wasm_exec.js does not match this Go: run make wasm and commit it")
+	}
+}
+
+// The client's files are also served under content-hashed names, which
+// never change and are cached for a year; the shim and the module, under
+// any name, load the others by their hashed names.
+func TestHashedNames(t *testing.T) {
+	names := map[string]string{}
+	for _, f := range []string{"ssevent.js", "ssevent.mjs", "ssevent-worker.js", "ssevent.wasm", "wasm_exec.js"} {
+		h := static.Name(f)
+		base, ext, _ := strings.Cut(f, ".")
+		if !strings.HasPrefix(h, base+".") || !strings.HasSuffix(h, "."+ext) || len(h) != len(f)+11 {
+			t.Fatalf("Name(%q) = %q, want %s.<10 hex digits>.%s", f, h, base, ext)
+		}
+		names[f] = h
+		plain := get(t, "GET", "/"+f, nil)
+		res := get(t, "GET", "/"+h, nil)
+		if res.StatusCode != 200 || res.Header.Get("Cache-Control") != static.CacheControlImmutable {
+			t.Fatalf("%s: status %d, Cache-Control %q", h, res.StatusCode, res.Header.Get("Cache-Control"))
+		}
+		if plain.Header.Get("Cache-Control") != static.CacheControl || plain.Header.Get("Content-Type") != res.Header.Get("Content-Type") {
+			t.Fatalf("%s: headers %v, plain %v", h, res.Header, plain.Header)
+		}
+		a, _ := io.ReadAll(plain.Body)
+		b, _ := io.ReadAll(res.Body)
+		if !bytes.Equal(a, b) {
+			t.Fatalf("%s and %s differ", f, h)
+		}
+	}
+	if static.Name("ssevent.d.ts") != "" || static.Name("nope.js") != "" {
+		t.Fatal("a hashed name for a file that has none")
+	}
+	res := get(t, "GET", "/"+names["ssevent.wasm"], map[string]string{"Accept-Encoding": "br"})
+	if res.Header.Get("Content-Encoding") != "br" || res.Header.Get("Content-Type") != "application/wasm" {
+		t.Fatalf("hashed wasm: %v", res.Header)
+	}
+	shim, _ := io.ReadAll(get(t, "GET", "/ssevent.js", nil).Body)
+	want := `{"wasm":"` + names["ssevent.wasm"] + `","exec":"` + names["wasm_exec.js"] + `","worker":"` + names["ssevent-worker.js"] + `"}`
+	if !bytes.Contains(shim, []byte(want)) {
+		t.Fatalf("the served shim does not name the hashed files %s", want)
+	}
+	module, _ := io.ReadAll(get(t, "GET", "/ssevent.mjs", nil).Body)
+	for _, f := range []string{"ssevent.js", "ssevent.wasm", "wasm_exec.js", "ssevent-worker.js"} {
+		if !bytes.Contains(module, []byte("'./"+names[f]+"'")) {
+			t.Errorf("the served module does not load %s as %s", f, names[f])
+		}
+	}
+	if got, want := static.ScriptTag("/ssevent/"), `<script src="/ssevent/`+names["ssevent.js"]+`"></script>`; got != want {
+		t.Errorf("ScriptTag: %s, want %s", got, want)
+	}
+	if got := static.PreloadTag("/ssevent"); !strings.Contains(got, `href="/ssevent/`+names["ssevent.wasm"]+`"`) || !strings.Contains(got, `rel="preload"`) {
+		t.Errorf("PreloadTag: %s", got)
 	}
 }

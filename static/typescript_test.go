@@ -44,7 +44,7 @@ func TestTypeScript(t *testing.T) {
 // The shim and the module parse as JavaScript (the browser tests run
 // them).
 func TestJavaScriptSyntax(t *testing.T) {
-	for _, f := range []string{"ssevent.js", "ssevent.mjs"} {
+	for _, f := range []string{"ssevent.js", "ssevent-worker.js", "ssevent.mjs"} {
 		if out, err := exec.Command("node", "--check", f).CombinedOutput(); err != nil {
 			t.Errorf("node --check %s: %v\n%s", f, err, out)
 		}

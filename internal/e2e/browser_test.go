@@ -73,6 +73,9 @@ const shimPage = `<!doctype html><html><head><meta charset="utf-8">
 <script src="/ssevent/ssevent.js"></script></head><body><script>
 window.events = [];
 const opts = JSON.parse(decodeURIComponent(location.hash.slice(1)) || '{}');
+// These pages test the client in the page unless asked: the tabs sharing
+// a stream through the worker have tests of their own.
+if (opts.shared === undefined) opts.shared = false;
 // headersFn "sync" or "async": a headers function handing out
 // "Authorization: Bearer <t>" for t taken from window.tokens (the last one
 // again and again), counting its calls in window.headerCalls.

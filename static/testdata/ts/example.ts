@@ -2,6 +2,7 @@
 // ../../ssevent.d.ts, and reject the lines marked @ts-expect-error.
 import connectSSE, {
   connectSSE as named,
+  type CallOptions,
   type ConnectedData,
   type SSEventClient,
   type SSEventConnected,
@@ -151,6 +152,26 @@ client.on('error', ({ error }) => {
   if (error.code === 'unauthorised') console.log('never');
 });
 // @ts-expect-error not a code
-const badCode: SSEventErrorCode = 'timeout';
+const badCode: SSEventErrorCode = 'timed_out';
+
+// Timeouts, sharing, and the options of a subscribe/unsubscribe call.
+const shared = connectSSE('/events', { connectTimeout: 5000, requestTimeout: 2000, shared: false, workerURL: new URL('/w.js', 'https://example.com') });
+const ac = new AbortController();
+shared.subscribe('a', 'b', { signal: ac.signal, timeout: 1000 }).catch((e: SSEventError) => {
+  const newCodes: SSEventErrorCode[] = ['connect_timeout', 'timeout', 'aborted', 'wasm_load', 'stopped'];
+  if (newCodes.includes(e.code)) console.log(e.code);
+});
+shared.unsubscribe('a', { timeout: 0 });
+shared.subscribe('only');
+const opts: CallOptions = { signal: AbortSignal.timeout(100) };
+shared.subscribe('x', opts);
+// @ts-expect-error the call's options come last
+shared.subscribe({ timeout: 5 }, 'a');
+// @ts-expect-error a call's timeout is a number of milliseconds
+shared.subscribe('a', { timeout: '5s' });
+// @ts-expect-error shared is a boolean
+connectSSE('/events', { shared: 'yes' });
+// @ts-expect-error connectTimeout is a number of milliseconds
+connectSSE('/events', { connectTimeout: '10s' });
 
 console.log(state, maybeId, up, badCode);
