@@ -2,8 +2,10 @@
 
 // Command ssevent-demo is a live demo of ssevent: an Echo server with the hub
 // at /events, a go-app progressive web app (Go compiled to WebAssembly, using
-// package wasmclient) at /, and a plain HTML page using only the script-tag
-// client (SSEvent.connect) at /plain.html. Both pages subscribe and
+// package wasmclient) at /, a plain HTML page using only the script-tag
+// client (SSEvent.connect) at /plain.html, and server-rendered htmx and
+// Datastar pages at /htmx.html and /datastar.html that run no script of
+// ours. The first two pages subscribe and
 // unsubscribe channels, publish, send a private message and a broadcast, and
 // show the live client counts, a clock channel the server feeds every second,
 // and the connection state.
@@ -16,6 +18,8 @@
 //	-addr   listen address, default 127.0.0.1:8080 ($SSEVENT_ADDR)
 //	-redis  Redis URL; demos given the same one share one hub ($REDIS_URL)
 //	-wasm   the go-app program, default cmd/ssevent-demo/web/app.wasm from the repository's root ($SSEVENT_WASM)
+//	-htmx   node_modules holding htmx.org and htmx-ext-sse, default internal/e2e/testdata/hypermedia/node_modules
+//	        (npm ci there installs them); without them the htmx page loads htmx from its CDN ($SSEVENT_HTMX)
 //
 // The same main package is built twice: for the browser (main_wasm.go, the
 // go-app components) and for the server (this file and server.go, kept out
@@ -38,10 +42,11 @@ func main() {
 	addr := flag.String("addr", envOr("SSEVENT_ADDR", "127.0.0.1:8080"), "listen address ($SSEVENT_ADDR)")
 	redisURL := flag.String("redis", os.Getenv("REDIS_URL"), "Redis URL, e.g. redis://127.0.0.1:6379/0: demos on the same Redis share one hub ($REDIS_URL)")
 	wasm := flag.String("wasm", envOr("SSEVENT_WASM", "cmd/ssevent-demo/web/app.wasm"), "the go-app program built by make demo-wasm ($SSEVENT_WASM)")
+	htmx := flag.String("htmx", envOr("SSEVENT_HTMX", "internal/e2e/testdata/hypermedia/node_modules"), "node_modules holding htmx.org and htmx-ext-sse for the htmx page ($SSEVENT_HTMX)")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	d, err := newDemo(config{RedisURL: *redisURL, WasmPath: *wasm, Logger: log})
+	d, err := newDemo(config{RedisURL: *redisURL, WasmPath: *wasm, Logger: log, HTMXDir: *htmx})
 	if err != nil {
 		log.Error("ssevent-demo", "err", err)
 		os.Exit(1)
@@ -58,7 +63,7 @@ func main() {
 			hub += " " + u.Redacted()
 		}
 	}
-	fmt.Printf("ssevent demo: http://%s/ (go-app)  http://%s/plain.html (script tag)  hub %s\n", l.Addr(), l.Addr(), hub)
+	fmt.Printf("ssevent demo: http://%[1]s/ (go-app)  http://%[1]s/plain.html (script tag)  http://%[1]s/htmx.html (htmx)  http://%[1]s/datastar.html (Datastar)  hub %[2]s\n", l.Addr(), hub)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -68,6 +68,10 @@ type config struct {
 	Logger *slog.Logger
 	// Broker overrides RedisURL (tests).
 	Broker server.Broker
+	// HTMXDir is a node_modules directory holding htmx.org and
+	// htmx-ext-sse, served to the htmx page under /hx/; without them
+	// there, the page loads htmx from its CDN.
+	HTMXDir string
 }
 
 // demo is the demo application: a hub, its endpoints and the two pages.
@@ -148,6 +152,7 @@ func (d *demo) routes() *echo.Echo {
 	e.GET("/ssevent/*", echo.WrapHandler(http.StripPrefix("/ssevent/", static.Handler())))
 	e.GET("/web/*", d.serveWeb)
 	e.GET("/plain.html", d.servePlain)
+	d.hypermediaRoutes(e)
 
 	api := e.Group("/api")
 	api.POST("/publish", d.publish)
@@ -362,8 +367,12 @@ func (d *demo) publish(c echo.Context) error {
 	if req.Channel = strings.TrimSpace(req.Channel); shared.ValidChannel(req.Channel) != nil {
 		return fail(http.StatusBadRequest, shared.CodeInvalidChannel, channelHint)
 	}
-	if err := d.hub.Send(req.Channel, req.message()); err != nil {
+	msg := req.message()
+	if err := d.hub.Send(req.Channel, msg); err != nil {
 		return hubError(err)
+	}
+	if err := d.publishHTML(req.Channel, msg); err != nil {
+		d.log.Warn("publishing to the pages", "err", err)
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "sent", "channel": req.Channel})
 }
@@ -478,6 +487,7 @@ func (d *demo) serve(ctx context.Context, l net.Listener) error {
 	clockCtx, stopClock := context.WithCancel(ctx)
 	defer stopClock()
 	go d.clock(clockCtx)
+	go d.pageClock(clockCtx.Done())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
