@@ -250,9 +250,10 @@ func (d *demo) serveBytes(c echo.Context, name string, body []byte) error {
 	return nil
 }
 
-// plainCSP lets the plain page run its own script and the client's wasm,
-// and nothing else: no inline script, no eval, no other origin.
-const plainCSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; " +
+// plainCSP lets the plain page run its own script, the client's wasm and
+// the client's shared worker, and nothing else: no inline script, no eval,
+// no other origin.
+const plainCSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; style-src 'self'; " +
 	"img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 
 func (d *demo) servePlain(c echo.Context) error {
