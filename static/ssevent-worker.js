@@ -175,6 +175,7 @@
     }
     view.stream = s;
     s.views.add(view);
+    post(view); // the tab's client is running: state first, events after
     // The channels the server put the client in by itself are every view's.
     s.own.forEach(function (ch) { if (!view.channels.has(ch)) { view.channels.add(ch); count(s, ch, 1); } });
     view.names.forEach(function (n) { listenName(s, n, 1); });
@@ -308,9 +309,7 @@
           if (!tabs.has(tab)) return;
           join(port, tab, m, bridge);
         }, function (err) {
-          var view = { v: m.v, port: port, closed: true, channels: new Set(), stream: null };
-          if (m.names.indexOf('error') >= 0) post(view, 'error', { type: 'error', error: plainError(err) });
-          else post(view);
+          port.postMessage({ t: 'failed', v: m.v, error: plainError(err) });
         });
         return;
       case 'listen':

@@ -277,6 +277,14 @@
         }
         var view = link.views.get(d.v);
         if (!view) return;
+        if (d.t === 'failed') {
+          // The worker could not load the wasm: this client fails as one
+          // in the page would.
+          link.views.delete(d.v);
+          view.settle(rebuildError(d.error));
+          return;
+        }
+        view.settle();
         if (d.st) view.state = d.st;
         if (d.type) {
           var ev = d.ev;
@@ -336,9 +344,17 @@
         },
         wanted: function () { return view.state.chs.length ? view.state.chs.slice() : (so.channels || []); }
       };
+      // Settled by the worker's first answer: the view is running, or the
+      // wasm failed to load.
+      var running = new Promise(function (resolve, reject) {
+        view.settle = function (err) {
+          view.settle = function () {};
+          if (err) reject(err); else resolve();
+        };
+      });
       link.views.set(v, view);
       link.port.postMessage({ t: 'connect', v: v, url: String(new URL(String(url), location.href)), opts: so, names: ctx.names(), wasm: urls.wasm, exec: urls.exec });
-      return {
+      return running.then(function () { return {
         listen: function (name) { link.port.postMessage({ t: 'listen', v: v, name: name }); },
         unlisten: function (name) { link.port.postMessage({ t: 'unlisten', v: v, name: name }); },
         change: function (action, chs, call) {
@@ -361,7 +377,7 @@
           link.views.delete(v);
           link.port.postMessage({ t: 'close', v: v });
         }
-      };
+      }; });
     });
   }
 
