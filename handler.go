@@ -113,6 +113,16 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) (*stream, *detach
 		h.refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "malformed clientId")
 		return nil, nil
 	}
+	page, fromPage := q.Get(QueryPage), false
+	if page != "" && !validPageID(page) {
+		h.refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "malformed page")
+		return nil, nil
+	}
+	if resumeID == "" && page != "" {
+		// A stream made anew by its page (htmx 2's EventSource after a
+		// refused reconnection) resumes the page's session (page.go).
+		resumeID, fromPage = pageSession(r, page)
+	}
 	ident, err := h.identify(r)
 	if err != nil {
 		h.refuseHook(w, "Identify", err)
@@ -157,6 +167,11 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) (*stream, *detach
 			req.key = key
 		}
 		held, ok, lerr := h.sessionFor(r.Context(), resumeID, ident, key)
+		if fromPage && errors.Is(lerr, errNotOwner) {
+			// The page's session is another user's now (one signed out,
+			// another in): not a resumption.
+			resumeID, ok, lerr, req.key = "", false, nil, ""
+		}
 		switch {
 		case errors.Is(lerr, errNotOwner):
 			h.refuse(w, http.StatusForbidden, shared.CodeForbidden, "the session belongs to another client")
@@ -175,8 +190,17 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) (*stream, *detach
 				req.drop = append(req.drop, rj.Channel)
 			}
 		}
-		req.resumeID = resumeID
-		st, resumed, set, after, err = h.openResume(r.Context(), req)
+		if resumeID != "" {
+			req.resumeID = resumeID
+			rq := req
+			if fromPage && r.Header.Get(shared.HeaderLastEventID) == "" {
+				// The URL's lastEventId is the page's first position:
+				// the session knows a later one, the last event it
+				// wrote.
+				rq.after, rq.unplaced, rq.lastID = 0, false, ""
+			}
+			st, resumed, set, after, err = h.openResume(r.Context(), rq)
+		}
 	}
 	if resumeID == "" || errors.Is(err, errNoResume) {
 		// Not a resumption: approve the asked channels, then open.
@@ -226,6 +250,9 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) (*stream, *detach
 	}
 	if req.key != "" {
 		h.setKeyCookie(w, r, st.sess.id, req.key)
+	}
+	if page != "" {
+		h.setPageCookie(w, r, page, st.sess.id)
 	}
 	data, _ := json.Marshal(shared.Connected{ClientID: st.sess.id, Channels: set, Rejected: rejected, Resumed: resumed, Heartbeat: hb, SessionKey: req.key})
 	first := shared.AppendRetry(nil, h.cfg.Retry)

@@ -51,7 +51,15 @@ const (
 	FormatDatastar        = ssevent.FormatDatastar
 	HeaderDatastarRequest = ssevent.HeaderDatastarRequest
 	HeaderHXRequest       = ssevent.HeaderHXRequest
+	// QueryPage names a page's stream (ssevent.QueryPage), CookiePage
+	// prefixes the cookie that remembers its session.
+	QueryPage  = ssevent.QueryPage
+	CookiePage = ssevent.CookiePage
 )
+
+// NewPageID is ssevent.NewPageID: a random id for a page's stream URL
+// (?page=), so that a stream the page opens anew resumes its session.
+func NewPageID() string { return ssevent.NewPageID() }
 
 // ErrInvalidPatch is ssevent.ErrInvalidPatch: a patch Datastar cannot
 // apply; nothing was published.

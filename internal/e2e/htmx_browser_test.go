@@ -81,10 +81,11 @@ type hxPage struct {
 	streams []http.Header // each stream request's headers, in order
 	arrived chan struct{} // receives once per stream request
 	hold    chan struct{} // while not nil, stream requests wait for it to close
+	refuse  int           // stream requests to refuse with 503 before holding
 }
 
 // serveHTMX serves page (a template given the hub's LastEventID as
-// .Last) at /, the npm packages at /js/, and the hub at /events, through
+// .Last and a new page id as .Page) at /, the npm packages at /js/, and the hub at /events, through
 // Echo v4, and opens the page in a tab.
 func serveHTMX(t *testing.T, page string) *hxPage {
 	t.Helper()
@@ -100,9 +101,16 @@ func serveHTMX(t *testing.T, page string) *hxPage {
 	e.GET("/events", func(c echo.Context) error {
 		p.mu.Lock()
 		p.streams = append(p.streams, c.Request().Header.Clone())
-		hold := p.hold
+		hold, refuse := p.hold, p.refuse > 0
+		if refuse {
+			p.refuse--
+		}
 		p.mu.Unlock()
 		p.arrived <- struct{}{}
+		if refuse {
+			// A server restarting behind a proxy.
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"error": "unavailable", "message": "restarting"})
+		}
 		if hold != nil {
 			select {
 			case <-hold:
@@ -115,7 +123,7 @@ func serveHTMX(t *testing.T, page string) *hxPage {
 	e.GET("/js/*", echo.WrapHandler(http.StripPrefix("/js/", http.FileServer(http.Dir(modules)))))
 	e.GET("/", func(c echo.Context) error {
 		var b strings.Builder
-		if err := tmpl.Execute(&b, map[string]string{"Last": hub.LastEventID()}); err != nil {
+		if err := tmpl.Execute(&b, map[string]string{"Last": hub.LastEventID(), "Page": server.NewPageID()}); err != nil {
 			return err
 		}
 		return c.HTML(http.StatusOK, b.String())
@@ -185,25 +193,29 @@ func (p *hxPage) send(channel, html string) {
 }
 
 // lossless runs the common scenario: fragments swapped into two targets,
-// then a stream cut; what is published while the client's reconnection
-// waits reaches it by replay, then live events follow, each once, in
-// order. items is a JS expression for the texts of the list's items.
-func (p *hxPage) lossless(items string, publish func(i int)) http.Header {
+// then a stream cut; the first refuse reconnections are refused with
+// 503; what is published while the next waits reaches the client by
+// replay, then live events follow, each once, in order. items is a JS
+// expression for the texts of the list's items. It returns the headers of
+// the reconnection that got through.
+func (p *hxPage) lossless(items string, refuse int, publish func(i int)) http.Header {
 	p.t.Helper()
 	p.awaitStream(1)
 	publish(0)
 	p.wait(items + `.length === 1`)
 	p.wait(`document.querySelector('#score').textContent === '1-0'`)
 
-	// Cut the stream; hold the reconnection until more is published.
+	// Cut the stream; refuse the reconnections the test asks to, then
+	// hold the next until more is published.
 	p.mu.Lock()
 	hold := make(chan struct{})
-	p.hold = hold
+	p.hold, p.refuse = hold, refuse
+	n := len(p.streams) + refuse + 1
 	p.mu.Unlock()
 	if p.net.CutAll() == 0 {
 		p.t.Fatal("no connection to cut")
 	}
-	again := p.awaitStream(2)
+	again := p.awaitStream(n)
 	for i := 1; i <= 5; i++ {
 		publish(i)
 	}
@@ -243,7 +255,7 @@ const htmx2Page = `<!doctype html>
 // EventSource reconnects with Last-Event-ID and the hub replays.
 func TestHTMX2Page(t *testing.T) {
 	p := serveHTMX(t, htmx2Page)
-	again := p.lossless(`[...document.querySelectorAll('#news li')].map((li) => li.textContent.trim())`, func(i int) {
+	again := p.lossless(`[...document.querySelectorAll('#news li')].map((li) => li.textContent.trim())`, 0, func(i int) {
 		p.send("news", fmt.Sprintf("<li class=\"item\">\n  %d\n</li>", i))
 		p.send("scores", fmt.Sprintf("%d-0", i+1))
 	})
@@ -276,7 +288,7 @@ func TestHTMX4Page(t *testing.T) {
 	if first.Get("HX-Request") != "true" {
 		t.Fatalf("htmx 4 sent no HX-Request header: %v", first)
 	}
-	again := p.lossless(`[...document.querySelectorAll('#news li')].map((li) => li.textContent.trim())`, func(i int) {
+	again := p.lossless(`[...document.querySelectorAll('#news li')].map((li) => li.textContent.trim())`, 0, func(i int) {
 		p.send("news", fmt.Sprintf("<li>\r\n%d\r\n</li>", i))
 		if err := p.hub.PatchElements("scores", fmt.Sprintf("%d-0", i+1),
 			server.WithSelector("#score"), server.WithMode(server.PatchInner)); err != nil {
@@ -290,4 +302,32 @@ func TestHTMX4Page(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.wait(`document.querySelector('#bell').textContent === 'ding'`)
+}
+
+// TestHTMX2RecreatedEventSource: when a reconnection is refused (a server
+// restarting behind a proxy answers 503), the EventSource closes and
+// htmx-ext-sse makes a new one, which sends no Last-Event-ID
+// (htmx-extensions #184). The page's stream URL names the page
+// (?page=, server.NewPageID): the new stream resumes the page's session
+// and replays what it missed, each item once.
+func TestHTMX2RecreatedEventSource(t *testing.T) {
+	p := serveHTMX(t, strings.Replace(htmx2Page, "format=htmx2", "format=htmx2&page={{.Page}}", 1))
+	again := p.lossless(`[...document.querySelectorAll('#news li')].map((li) => li.textContent.trim())`, 1, func(i int) {
+		p.send("news", fmt.Sprintf("<li>%d</li>", i))
+		p.send("scores", fmt.Sprintf("%d-0", i+1))
+	})
+	if id := again.Get("Last-Event-ID"); id != "" {
+		p.mu.Lock()
+		for i, h := range p.streams {
+			t.Logf("request %d: Last-Event-ID %q Cookie %q", i+1, h.Get("Last-Event-ID"), h.Get("Cookie"))
+		}
+		p.mu.Unlock()
+		t.Fatalf("the new EventSource sent Last-Event-ID %q: not the case this test is for", id)
+	}
+	p.mu.Lock()
+	refused := p.streams[1]
+	p.mu.Unlock()
+	if refused.Get("Last-Event-ID") == "" {
+		t.Fatal("the refused reconnection was not the EventSource's own")
+	}
 }
