@@ -41,11 +41,11 @@ var pageChannels = []string{"news", "chat"}
 // CDN addresses of the page clients, for a demo run without
 // config.HTMXDir. Datastar v1's client is not on npm (only its betas, of an
 // older wire format), so the Datastar page always loads it from Datastar's
-// CDN: the version its Go SDK's example pages load.
+// CDN (release v1.0.2).
 const (
 	cdnHTMX     = "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js"
 	cdnHTMXSSE  = "https://cdn.jsdelivr.net/npm/htmx-ext-sse@2.2.4/dist/sse.min.js"
-	cdnDatastar = "https://cdn.jsdelivr.net/gh/starfederation/datastar@1.0.0-RC.7/bundles/datastar.js"
+	cdnDatastar = "https://cdn.jsdelivr.net/gh/starfederation/datastar@v1.0.2/bundles/datastar.js"
 )
 
 // feedItem is one message as the pages show it.
@@ -127,10 +127,10 @@ func (d *demo) servePage(c echo.Context, page *template.Template) error {
 		data.HTMX, data.HTMXSSE = "/hx/htmx.org/dist/htmx.min.js", "/hx/htmx-ext-sse/dist/sse.min.js"
 	}
 	// The hub's position now: the stream replays whatever is published
-	// between this rendering and its opening, and an htmx 2 page whose
-	// EventSource is made anew replays from here rather than losing what
-	// it missed.
-	q := "channels=" + strings.Join(chs, ",") + "&lastEventId=" + d.hub.LastEventID()
+	// between this rendering and its opening.
+	// The page's own id: a stream htmx 2 opens anew resumes the page's
+	// session instead.
+	q := "channels=" + strings.Join(chs, ",") + "&lastEventId=" + d.hub.LastEventID() + "&page=" + server.NewPageID()
 	if page == htmxPage {
 		q += "&format=" + server.FormatHTMX2
 	}

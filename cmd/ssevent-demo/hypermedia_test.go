@@ -101,7 +101,7 @@ func TestHypermediaPages(t *testing.T) {
 	page := get("/htmx.html")
 	assert.Contains(t, page, cdnHTMX)
 	assert.Contains(t, page, `sse-connect="/events?channels=html:clock,html:news,html:chat&amp;lastEventId=`)
-	assert.Contains(t, page, `&amp;format=htmx2"`)
+	assert.Regexp(t, `&amp;page=[A-Za-z0-9_-]{22}&amp;format=htmx2"`, page)
 	page = get("/datastar.html")
 	assert.Contains(t, page, cdnDatastar)
 	assert.Contains(t, page, `data-init="@get('/events?channels=html:clock,html:news,html:chat&amp;lastEventId=`)
