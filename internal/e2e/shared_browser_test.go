@@ -252,3 +252,45 @@ func TestBrowserTabsShareOneStream(t *testing.T) {
 		}
 	}
 }
+
+// Clients of one page share the stream too, each with its own channels; a
+// client with a headers function (which cannot cross into the worker) or
+// with shared: false keeps a stream of its own, in the page.
+func TestBrowserSharedClientsOfOnePage(t *testing.T) {
+	s := newSharedSite(t)
+	p := s.open(map[string]any{"shared": true, "clients": 2, "channels": []string{"news"}})
+	a, b := p.connected(0, 1), p.connected(1, 1)
+	if a != b {
+		t.Fatalf("two clients of one page: ids %q and %q, want one shared client", a, b)
+	}
+	if r := p.call("subscribe", 1, "sports"); r != "" {
+		t.Fatalf("subscribe: %s", r)
+	}
+	if err := s.hub.Send("sports", map[string]int{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.hub.Send("news", map[string]int{"n": 2}); err != nil {
+		t.Fatal(err)
+	}
+	p.messages(0, `e.channel === 'news'`, 1)
+	p.messages(1, `e.channel === 'news'`, 1)
+	if got := p.events(`e.client === 0 && e.channel === 'sports'`); len(got) != 0 {
+		t.Fatalf("client 0 got sports, which only client 1 subscribed: %s", p.dump())
+	}
+	p.messages(1, `e.channel === 'sports'`, 1)
+	// A headers function: its own stream, in the page.
+	q := s.open(map[string]any{"shared": true, "headersFn": "sync", "tokens": []string{"t"}})
+	if c := q.connected(0, 1); c == a {
+		t.Fatal("a client with a headers function joined the shared stream")
+	}
+	if calls := eval[int](q, "headerCalls"); calls < 1 {
+		t.Fatalf("the headers function was called %d times", calls)
+	}
+	r := s.open(map[string]any{"shared": false})
+	if c := r.connected(0, 1); c == a {
+		t.Fatal("a client with shared: false joined the shared stream")
+	}
+	if n := s.hub.ClientCount(); n != 3 {
+		t.Fatalf("the hub has %d streams, want 3 (one shared, two in pages)", n)
+	}
+}
