@@ -33,7 +33,9 @@ import (
 func loadPages() map[string]string {
 	const record = `.on('connected', () => { window.tConnected = performance.now(); });`
 	shim := static.ScriptTag("/ssevent")
-	head := func(extra string) string { return `<!doctype html><html><head><meta charset="utf-8">` + extra + `</head><body><script>` }
+	head := func(extra string) string {
+		return `<!doctype html><html><head><meta charset="utf-8">` + extra + `</head><body><script>`
+	}
 	return map[string]string{
 		"native": head("") + `new EventSource('/events?channels=news').addEventListener('connected', () => { window.tConnected = performance.now(); });</script></body></html>`,
 		"shared": head(shim) + `SSEvent.connect('/events', { channels: ['news'] })` + record + `</script></body></html>`,
