@@ -118,9 +118,11 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) (*stream, *detach
 		h.refuse(w, http.StatusBadRequest, shared.CodeBadRequest, "malformed page")
 		return nil, nil
 	}
-	if resumeID == "" && page != "" {
-		// A stream made anew by its page (htmx 2's EventSource after a
-		// refused reconnection) resumes the page's session (page.go).
+	if resumeID == "" && page != "" && r.Header.Get(shared.HeaderLastEventID) == "" {
+		// A stream made anew by its page without its last event id
+		// (htmx 2's EventSource after a refused reconnection) resumes
+		// the page's session (page.go). One that has its id replays
+		// from it, as any.
 		resumeID, fromPage = pageSession(r, page)
 	}
 	ident, err := h.identify(r)
@@ -193,7 +195,7 @@ func (h *Hub) serveGet(w http.ResponseWriter, r *http.Request) (*stream, *detach
 		if resumeID != "" {
 			req.resumeID = resumeID
 			rq := req
-			if fromPage && r.Header.Get(shared.HeaderLastEventID) == "" {
+			if fromPage {
 				// The URL's lastEventId is the page's first position:
 				// the session knows a later one, the last event it
 				// wrote.

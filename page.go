@@ -2,12 +2,15 @@ package ssevent
 
 // Pages: a server-rendered page names its stream with ?page=<id>, an id
 // it makes when it renders (NewPageID). The hub remembers, in a cookie
-// scoped to the events route, which session the page's stream opened; a
-// stream the page opens anew with the same URL, without the Last-Event-ID
-// of the one before (htmx 2's EventSource after a refused reconnection),
-// resumes that session and replays from the last event the session wrote,
-// rather than from the page's first position. Resuming still takes the
-// session's key cookie, or the same identity with Config.Identify.
+// scoped to the events route, which session the page's stream last
+// opened; a stream the page opens anew with the same URL, without the
+// Last-Event-ID of the one before (htmx 2's EventSource after a refused
+// reconnection), resumes that session and replays from the last event
+// the session wrote, rather than from the page's first position. A stream
+// that presents a Last-Event-ID replays from it and does not look at the
+// cookie, so that two streams of one page cannot take one session from
+// each other. Resuming still takes the session's key cookie, or the same
+// identity with Config.Identify.
 
 import (
 	"crypto/rand"

@@ -82,6 +82,26 @@ func TestPageResumesItsSession(t *testing.T) {
 	assert.Equal(t, got{"feed", "<li>2</li>"}, s.next(t), "what was missed, not <li>1</li> again")
 	assert.Equal(t, got{"feed", "<li>3</li>"}, s.next(t))
 
+	// A stream that has its last event id replays from it, in a session
+	// of its own, whatever the page's cookie says.
+	s.close()
+	require.Eventually(t, func() bool { return hub.Stats().Streams == 0 }, 15*time.Second, 5*time.Millisecond)
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Last-Event-ID", hub.LastEventID())
+	require.NoError(t, hub.SendHTML(ctx, "feed", "<li>4</li>"))
+	resp, err := browser.Do(req)
+	require.NoError(t, err)
+	t.Cleanup(func() { resp.Body.Close() })
+	dec := shared.NewDecoder(resp.Body, 0)
+	ev, err := dec.Next()
+	require.NoError(t, err)
+	var withID shared.Connected
+	require.NoError(t, json.Unmarshal(ev.Data, &withID))
+	assert.NotEqual(t, first.ClientID, withID.ClientID)
+	ev, err = dec.Next()
+	require.NoError(t, err)
+	assert.Equal(t, got{"feed", "<li>4</li>"}, got{ev.Name, string(ev.Data)})
+
 	// Another page (another id), or another browser (no cookies): a
 	// session of its own, from the URL's position.
 	q.Set("page", ssevent.NewPageID())
