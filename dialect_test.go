@@ -244,3 +244,67 @@ func TestSendHTMLPayloadLimit(t *testing.T) {
 	err := hub.SendHTML(t.Context(), "news", "<p>"+string(make([]byte, 100))+"</p>")
 	assert.True(t, errors.Is(err, ssevent.ErrPayloadTooLarge), "%v", err)
 }
+
+// TestDialectHooks: Identify, OnConnect and OnSubscribe apply to htmx and
+// Datastar streams as to any: a refused channel's messages never reach
+// them, a refused request gets its status and JSON body.
+func TestDialectHooks(t *testing.T) {
+	hub := ssevent.New(ssevent.Config{
+		HeartbeatInterval: -1,
+		Identify: func(r *http.Request) (string, error) {
+			if u := r.Header.Get("X-User"); u != "" {
+				return u, nil
+			}
+			return "", &ssevent.HTTPError{Code: http.StatusUnauthorized, Message: "sign in"}
+		},
+		OnConnect: func(r *http.Request) error {
+			if r.Header.Get("X-User") == "banned" {
+				return &ssevent.HTTPError{Code: http.StatusForbidden}
+			}
+			return nil
+		},
+		OnSubscribe: func(_, channel string, r *http.Request) error {
+			if channel == "admin" && r.Header.Get("X-User") != "root" {
+				return &ssevent.HTTPError{Code: http.StatusForbidden, Message: "admins only"}
+			}
+			return nil
+		},
+	})
+	srv := httptest.NewServer(hub)
+	t.Cleanup(func() {
+		_ = hub.Close(context.Background())
+		srv.Close()
+	})
+	u := srv.URL + "/events?channels=news,admin&format=htmx2"
+	for _, tc := range []struct {
+		user   string
+		status int
+	}{{"", http.StatusUnauthorized}, {"banned", http.StatusForbidden}} {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		if tc.user != "" {
+			req.Header.Set("X-User", tc.user)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		var body shared.ErrorResponse
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+		resp.Body.Close()
+		assert.Equal(t, tc.status, resp.StatusCode, tc.user)
+		assert.NotEmpty(t, body.Error)
+	}
+
+	ann := ssetest.Open(t, u, http.Header{"X-User": {"ann"}}, nil)
+	c, _ := ann.Connected(t)
+	assert.Equal(t, []string{"default", "news"}, c.Channels)
+	require.Len(t, c.Rejected, 1)
+	assert.Equal(t, "admin", c.Rejected[0].Channel)
+	root := ssetest.Open(t, srv.URL+"/events?channels=news,admin", http.Header{"X-User": {"root"}, "Datastar-Request": {"true"}}, nil)
+	root.Connected(t)
+
+	require.NoError(t, hub.SendHTML(t.Context(), "admin", "<p>secret</p>"))
+	require.NoError(t, hub.SendHTML(t.Context(), "news", "<p>public</p>"))
+	g, _ := nextGot(t, ann)
+	assert.Equal(t, got{"news", "<p>public</p>"}, g, "the refused channel's message did not reach ann")
+	g, _ = nextGot(t, root)
+	assert.Equal(t, got{"datastar-patch-elements", "elements <p>secret</p>"}, g)
+}
