@@ -154,6 +154,9 @@
       key: tab + ':' + m.v, v: m.v, port: port, tab: tab, stream: null, closed: false, joined: false,
       names: new Set(m.names), channels: new Set(chs), asked: new Set(chs)
     };
+    // Calls made before the view has joined (its channels still being
+    // added) wait for it.
+    view.whenJoined = new Promise(function (resolve) { view.markJoined = resolve; });
     views.set(view.key, view);
     var t = tabs.get(tab);
     if (t) t.views.add(view.key);
@@ -162,6 +165,7 @@
       streams.set(key, s);
       view.stream = s;
       view.joined = true;
+      view.markJoined();
       s.views.add(view);
       chs.forEach(function (ch) { count(s, ch, 1); });
       view.names.forEach(function (n) { s.names.set(n, 1); });
@@ -182,6 +186,7 @@
     var missing = chs.filter(function (ch) { return !s.chans.has(ch); });
     chs.forEach(function (ch) { count(s, ch, 1); });
     var joined = function (rejected) {
+      view.markJoined();
       if (view.closed) return;
       view.joined = true;
       if (!s.seen) { post(view); return; }
@@ -198,6 +203,7 @@
         joined(err.rejected);
         return;
       }
+      view.markJoined();
       if (view.closed) return;
       // The client stopped before the view joined: it gets its error.
       view.closed = true;
@@ -219,6 +225,7 @@
   // leave drops a view; its stream closes with its last view.
   function leave(view) {
     if (!views.delete(view.key)) return;
+    if (view.markJoined) view.markJoined();
     var t = tabs.get(view.tab);
     if (t) t.views.delete(view.key);
     view.closed = true;
@@ -246,6 +253,9 @@
   // change runs a view's subscribe or unsubscribe.
   function change(view, m, signal) {
     var s = view.stream;
+    if (s && !view.closed && !view.joined) {
+      return view.whenJoined.then(function () { return change(view, m, signal); });
+    }
     if (!s || view.closed || !view.joined) {
       var e = new Error('ssevent: client closed');
       e.code = 'closed';

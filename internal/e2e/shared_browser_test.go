@@ -278,6 +278,15 @@ func TestBrowserSharedClientsOfOnePage(t *testing.T) {
 		t.Fatalf("client 0 got sports, which only client 1 subscribed: %s", p.dump())
 	}
 	p.messages(1, `e.channel === 'sports'`, 1)
+	// A client that joins with channels of its own may subscribe at once:
+	// the call waits until its channels are on the stream.
+	got := eval[string](p, `(() => {
+  const c = SSEvent.connect('/events', { shared: true, channels: ['fresh1'] });
+  return c.subscribe('fresh2').then((r) => JSON.stringify(r.channels.sort()), (e) => 'error ' + e.code);
+})()`)
+	if got != `["default","fresh1","fresh2"]` {
+		t.Fatalf("subscribe right after connect: %s", got)
+	}
 	// A headers function: its own stream, in the page.
 	q := s.open(map[string]any{"shared": true, "headersFn": "sync", "tokens": []string{"t"}})
 	if c := q.connected(0, 1); c == a {
