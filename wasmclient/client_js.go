@@ -82,11 +82,7 @@ func Connect(url string, opts Options) *Client {
 func (c *Client) On(event string, h Handler) (remove func()) {
 	e := &handlerEntry{fn: h}
 	c.mu.Lock()
-	first := len(c.handlers[event]) == 0
 	c.handlers[event] = append(c.handlers[event], e)
-	if first && c.tr != nil && isCustom(event) {
-		c.tr.listen(event)
-	}
 	c.mu.Unlock()
 	return func() {
 		c.mu.Lock()
@@ -117,14 +113,10 @@ func (c *Client) Off(event string) {
 	c.dropName(event)
 }
 
-// dropName stops listening for a custom name nobody handles. c.mu is held.
+// dropName forgets a name nobody handles. c.mu is held.
 func (c *Client) dropName(event string) {
-	if len(c.handlers[event]) > 0 {
-		return
-	}
-	delete(c.handlers, event)
-	if c.tr != nil && isCustom(event) {
-		c.tr.unlisten(event)
+	if len(c.handlers[event]) == 0 {
+		delete(c.handlers, event)
 	}
 }
 
@@ -190,12 +182,18 @@ func (c *Client) Unsubscribe(channels ...string) error {
 	return c.UnsubscribeContext(context.Background(), channels...)
 }
 
-// SubscribeContext is Subscribe with a context bounding the wait.
+// SubscribeContext is Subscribe with a context bounding the call: when ctx
+// is canceled the call returns an error wrapping ErrAborted and
+// context.Canceled; when its deadline passes, or Options.RequestTimeout
+// when ctx has no deadline, one wrapping ErrTimeout and
+// context.DeadlineExceeded. The request in flight is then aborted; the
+// server may have applied it.
 func (c *Client) SubscribeContext(ctx context.Context, channels ...string) error {
 	return c.change(ctx, shared.ActionSubscribe, channels)
 }
 
-// UnsubscribeContext is Unsubscribe with a context bounding the wait.
+// UnsubscribeContext is Unsubscribe with a context bounding the call. See
+// SubscribeContext.
 func (c *Client) UnsubscribeContext(ctx context.Context, channels ...string) error {
 	return c.change(ctx, shared.ActionUnsubscribe, channels)
 }
@@ -208,6 +206,20 @@ func (c *Client) change(ctx context.Context, action string, channels []string) e
 	if len(chs) == 0 {
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return contextError(err)
+	}
+	ctx, release := c.bound(ctx)
+	defer release()
+	err = c.changeCtx(ctx, action, chs)
+	if err != nil && !errors.Is(err, ErrClosed) && ctx.Err() != nil {
+		return contextError(ctx.Err())
+	}
+	return err
+}
+
+// changeCtx does the work of change; ctx is bounded (see bound).
+func (c *Client) changeCtx(ctx context.Context, action string, chs []string) error {
 	var id, key string
 	for {
 		c.mu.Lock()
@@ -222,9 +234,10 @@ func (c *Client) change(ctx context.Context, action string, channels []string) e
 		}
 		select {
 		case <-ready:
-		case <-c.closing:
-			return ErrClosed
 		case <-ctx.Done():
+			if c.isClosing() {
+				return ErrClosed
+			}
 			return ctx.Err()
 		}
 	}
@@ -236,8 +249,6 @@ func (c *Client) change(ctx context.Context, action string, channels []string) e
 	if err != nil {
 		return err
 	}
-	ctx, release := c.untilStop(ctx)
-	defer release()
 	var (
 		status int
 		text   string
@@ -289,13 +300,15 @@ func (c *Client) change(ctx context.Context, action string, channels []string) e
 }
 
 // statusError makes a *StatusError from a status and a parsed body.
-func statusError(status int, body js.Value) error {
+func statusError(status int, body js.Value) *StatusError {
 	return &StatusError{Status: status, Code: str(body, "error"), Message: str(body, "message")}
 }
 
-// usesFetch reports whether the stream is read with fetch: whenever the
-// application sends headers.
-func (c *Client) usesFetch() bool {
+// sendsHeaders reports whether the application sends headers of its own.
+// Only then does the stream request carry headers besides Accept
+// (Last-Event-ID, the session key): a cross-origin request with no other
+// header needs no CORS preflight, as an EventSource's does not.
+func (c *Client) sendsHeaders() bool {
 	return len(c.opts.Headers) > 0 || c.opts.HeaderFunc != nil
 }
 
@@ -335,40 +348,62 @@ func (l lifetime) Err() error {
 	return nil
 }
 
-// untilStop returns a context that ends with ctx or when the client stops,
-// whichever comes first, and a function that releases it.
-func (c *Client) untilStop(ctx context.Context) (context.Context, func()) {
-	if ctx.Done() == nil {
-		return lifetime{c}, func() {}
+// bound returns a context that ends with ctx, when the client stops, or
+// after Options.RequestTimeout when ctx has no deadline of its own
+// (Err then reports context.DeadlineExceeded), and a function that
+// releases it. It is made by hand, like lifetime.
+func (c *Client) bound(ctx context.Context) (context.Context, func()) {
+	b := &bounded{Context: ctx, c: c, done: make(chan struct{})}
+	var timeout <-chan time.Time
+	if _, ok := ctx.Deadline(); !ok {
+		if d := c.opts.requestTimeout(); d > 0 {
+			t := time.NewTimer(d)
+			timeout, b.stopTimer = t.C, t.Stop
+		}
 	}
-	b := &both{Context: ctx, c: c, done: make(chan struct{})}
 	finished := make(chan struct{})
 	go func() {
+		var err error
 		select {
 		case <-ctx.Done():
+			err = ctx.Err()
 		case <-c.closing:
+			err = context.Canceled
+		case <-timeout:
+			err = context.DeadlineExceeded
 		case <-finished:
 			return
 		}
+		b.mu.Lock()
+		b.err = err
+		b.mu.Unlock()
 		close(b.done)
 	}()
-	return b, func() { close(finished) }
-}
-
-// both is ctx that also ends when the client stops.
-type both struct {
-	context.Context
-	c    *Client
-	done chan struct{}
-}
-
-func (b *both) Done() <-chan struct{} { return b.done }
-
-func (b *both) Err() error {
-	if err := b.Context.Err(); err != nil {
-		return err
+	return b, func() {
+		close(finished)
+		if b.stopTimer != nil {
+			b.stopTimer()
+		}
 	}
-	return lifetime{b.c}.Err()
+}
+
+// bounded is ctx that also ends when the client stops or its request
+// timeout passes.
+type bounded struct {
+	context.Context
+	c         *Client
+	done      chan struct{}
+	stopTimer func() bool
+	mu        sync.Mutex
+	err       error
+}
+
+func (b *bounded) Done() <-chan struct{} { return b.done }
+
+func (b *bounded) Err() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
 }
 
 func (c *Client) credentials() string {
@@ -530,7 +565,6 @@ func (c *Client) dispatch() {
 
 // run is the connection loop: connect, watch, back off, reconnect.
 func (c *Client) run() {
-	bo := c.opts.backoff()
 	c.mu.Lock()
 	_, err := c.streamURL()
 	c.mu.Unlock()
@@ -552,7 +586,7 @@ func (c *Client) run() {
 		var se *StatusError
 		fatal := errors.As(err, &se) && se.fatal()
 		switch {
-		case errors.Is(err, ErrSessionEnded):
+		case errors.Is(err, ErrSessionEnded), errors.Is(err, ErrStopped):
 			c.stop(err)
 			return
 		case fatal && (c.opts.HeaderFunc == nil || refreshed):
@@ -571,11 +605,16 @@ func (c *Client) run() {
 			c.emit(Event{Type: EventReconnecting, Delay: d})
 		} else {
 			attempt++
-			if max := c.opts.MaxReconnectAttempts; max > 0 && attempt > max {
+			if max := c.opts.MaxReconnectAttempts; max != 0 && attempt > max {
+				// A negative max allows no attempt at all.
 				c.stop(errors.Join(ErrMaxReconnectAttempts, err))
 				return
 			}
-			d = bo.Delay(attempt, rand.Float64())
+			d = c.opts.reconnectWait(attempt, rand.Float64())
+			if errors.As(err, &se) && se.RetryAfter > 0 {
+				// The server said when to come back.
+				d = se.RetryAfter
+			}
 			if fatal {
 				// Refused credentials: ask HeaderFunc for fresh
 				// ones and try again at once, once.
@@ -646,8 +685,9 @@ func (c *Client) streamURL() (string, error) {
 // connectOnce opens one stream and watches it until it fails or the client
 // stops. connected tells whether the hub sent "connected" on it.
 func (c *Client) connectOnce() (connected bool, err error) {
-	var hdr map[string]any
-	if c.usesFetch() {
+	hdr := map[string]any{}
+	own := c.sendsHeaders()
+	if own {
 		if hdr, err = c.userHeaders(lifetime{c}); err != nil {
 			return false, err
 		}
@@ -664,9 +704,12 @@ func (c *Client) connectOnce() (connected bool, err error) {
 		c.mu.Unlock()
 		return false, err
 	}
-	var t transport
-	if hdr != nil {
-		hdr["Accept"] = "text/event-stream"
+	hdr["Accept"] = "text/event-stream"
+	if own {
+		// Headers that would make a cross-origin request need a
+		// preflight: only when the application sends its own. The
+		// query carries the last event id anyway, and the hub's
+		// cookie the session key.
 		if c.lastID != "" {
 			hdr[shared.HeaderLastEventID] = c.lastID
 		}
@@ -675,20 +718,8 @@ func (c *Client) connectOnce() (connected bool, err error) {
 			// never in the URL.
 			hdr[shared.HeaderSessionKey] = c.sessionKey
 		}
-		t = c.startFetch(gen, url, hdr)
-	} else {
-		var names []string
-		for name := range c.handlers {
-			if isCustom(name) {
-				names = append(names, name)
-			}
-		}
-		t, err = c.startEventSource(gen, url, names)
-		if err != nil {
-			c.mu.Unlock()
-			return false, err
-		}
 	}
+	t := c.startFetch(gen, url, hdr)
 	c.tr = t
 	c.mu.Unlock()
 	defer func() {
@@ -735,11 +766,7 @@ func (c *Client) connectOnce() (connected bool, err error) {
 				c.mu.Unlock()
 				c.emit(Event{Type: EventOpen})
 			case sigFail:
-				err := s.err
-				if s.probe {
-					err = c.probe(url)
-				}
-				return connected, err
+				return connected, s.err
 			case sigEvent:
 				if watchdog != nil {
 					watchdog.Reset(3 * beat)
@@ -858,37 +885,4 @@ func (e *reconnectError) Error() string {
 
 func (e *reconnectError) Unwrap() error { return ErrStreamEnded }
 
-// probe asks for the stream once more with fetch to learn why an
-// EventSource failed before it opened, since EventSource hides the status.
-// The body of a 200 answer is dropped at once. Like the EventSource, and
-// so that it meets the same answer, it carries the session key only in
-// the cookie the hub set, not in a header.
-func (c *Client) probe(url string) error {
-	hdr := map[string]any{"Accept": "text/event-stream"}
-	resp, text, err := c.request(context.Background(), url, map[string]any{"headers": hdr}, notOK)
-	if err != nil {
-		return err
-	}
-	status := resp.Get("status").Int()
-	if status == 200 {
-		return ErrStreamEnded
-	}
-	body, _ := parseJSON(text)
-	return statusError(status, body)
-}
-
 func always(int) bool { return true }
-
-func notOK(status int) bool { return status != 200 }
-
-// isCustom reports whether an event name needs its own EventSource
-// listener: not a client-side name nor one the transport always listens to.
-func isCustom(name string) bool {
-	switch name {
-	case EventOpen, EventError, EventReconnecting,
-		EventConnected, EventMessage, EventHeartbeat, EventGap, EventReconnect,
-		EventChannels, EventClosed:
-		return false
-	}
-	return shared.ValidEventName(name) == nil
-}

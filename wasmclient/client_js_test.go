@@ -16,7 +16,9 @@ import (
 // fakeHubJS is a small Node HTTP server speaking the protocol
 // (docs/PROTOCOL.md), enough to drive the client's logic under Node.
 //
-// Settings: status (refuse every GET with it, first), token (GETs and
+// Settings: status (refuse every GET with it, first; with retryAfter, a
+// Retry-After header too; 204 with no body), hangPost (never answer a
+// POST), token (GETs and
 // POSTs need "Authorization: Bearer <token>", else 401), keys (new
 // sessions get a sessionKey, "key-<id>-secret"; keyOnResume repeats it on
 // a resumption; POSTs need it in the SSEvent-Key header, else 403, and so
@@ -24,10 +26,13 @@ import (
 // jar), dropOnResume (channels a resumption drops, listed as rejected).
 const fakeHubJS = `(function () {
   const http = require('http');
-  const hub = { requests: [], streams: new Map(), n: 0, status: 0, heartbeat: 0, rejected: [], nextId: 100, epoch: '', waiting: [],
-    token: '', keys: false, keyOnResume: true, requireKey: false, dropOnResume: [] };
+  const hub = { requests: [], streams: new Map(), n: 0, status: 0, heartbeat: 0, rejected: [], nextId: 100, epoch: '', waiting: [], waitingPost: [],
+    retryAfter: '', hangPost: false, token: '', keys: false, keyOnResume: true, requireKey: false, dropOnResume: [] };
   const refuse = (res, status, error) => {
-    res.writeHead(status, { 'Content-Type': 'application/json' });
+    if (status === 204) { res.writeHead(204); return res.end(); }
+    const h = { 'Content-Type': 'application/json' };
+    if (hub.retryAfter) h['Retry-After'] = hub.retryAfter;
+    res.writeHead(status, h);
     res.end(JSON.stringify({ error, message: 'status ' + status }));
   };
   const authorized = (req) => !hub.token || req.headers.authorization === 'Bearer ' + hub.token;
@@ -38,10 +43,12 @@ const fakeHubJS = `(function () {
     const rec = { method: req.method, url: req.url, path: u.pathname, query: Object.fromEntries(u.searchParams), headers: req.headers, at: performance.now() };
     hub.requests.push(rec);
     if (req.method === 'GET') hub.waiting.splice(0).forEach((resolve) => resolve(rec));
+    if (req.method === 'POST') hub.waitingPost.splice(0).forEach((resolve) => resolve(rec));
     if (req.method === 'POST') {
       let body = '';
       req.on('data', (d) => { body += d; });
       req.on('end', () => {
+        if (hub.hangPost) return;
         const b = JSON.parse(body);
         rec.body = b;
         const st = hub.streams.get(b.clientId);
@@ -103,6 +110,7 @@ const fakeHubJS = `(function () {
   };
   // nextGet resolves with the record of the next GET.
   hub.nextGet = () => new Promise((resolve) => hub.waiting.push(resolve));
+  hub.nextPost = () => new Promise((resolve) => hub.waitingPost.push(resolve));
   hub.gets = () => hub.requests.filter((r) => r.method === 'GET').length;
   hub.close = () => { hub.server.closeAllConnections(); hub.server.close(); };
   return hub;
@@ -239,12 +247,12 @@ func fast() wasmclient.Options {
 }
 
 func TestConnectAndMessages(t *testing.T) {
-	for _, path := range []string{"eventsource", "fetch"} {
+	for _, path := range []string{"plain", "headers"} {
 		t.Run(path, func(t *testing.T) {
 			h := startHub(t)
 			opts := fast()
 			opts.Channels = []string{"news"}
-			if path == "fetch" {
+			if path == "headers" {
 				opts.Headers = map[string]string{"Authorization": "Bearer secret"}
 			}
 			c := wasmclient.Connect(h.url, opts)
@@ -261,7 +269,7 @@ func TestConnectAndMessages(t *testing.T) {
 			if got := h.lastQuery(shared.QueryChannels); got != "news" {
 				t.Fatalf("?channels=%q", got)
 			}
-			if path == "fetch" && h.lastHeader("Authorization") != "Bearer secret" {
+			if path == "headers" && h.lastHeader("Authorization") != "Bearer secret" {
 				t.Fatalf("Authorization %q", h.lastHeader("Authorization"))
 			}
 
@@ -344,11 +352,11 @@ func TestSubscribe(t *testing.T) {
 }
 
 func TestReconnectResumes(t *testing.T) {
-	for _, path := range []string{"eventsource", "fetch"} {
+	for _, path := range []string{"plain", "headers"} {
 		t.Run(path, func(t *testing.T) {
 			h := startHub(t)
 			opts := fast()
-			if path == "fetch" {
+			if path == "headers" {
 				opts.Headers = map[string]string{"X-Test": "1"}
 			}
 			c := wasmclient.Connect(h.url, opts)
@@ -375,7 +383,7 @@ func TestReconnectResumes(t *testing.T) {
 				h.lastQuery(shared.QueryChannels) != "default,news" {
 				t.Fatalf("reconnect query %v", h.Get("requests").Index(h.Get("requests").Length()-1).Get("query"))
 			}
-			if path == "fetch" && h.lastHeader(shared.HeaderLastEventID) != "101" {
+			if path == "headers" && h.lastHeader(shared.HeaderLastEventID) != "101" {
 				t.Fatalf("Last-Event-ID %q", h.lastHeader(shared.HeaderLastEventID))
 			}
 			// The attempt count starts again after a success.
@@ -392,7 +400,7 @@ func TestReconnectResumes(t *testing.T) {
 // the server's delay, not its own backoff, as the same client with its
 // channels and last event id, and says so without an "error".
 func TestServerReconnect(t *testing.T) {
-	for _, path := range []string{"eventsource", "fetch"} {
+	for _, path := range []string{"plain", "headers"} {
 		t.Run(path, func(t *testing.T) {
 			h := startHub(t)
 			h.Set("epoch", "k3x9ab")
@@ -405,7 +413,7 @@ func TestServerReconnect(t *testing.T) {
 				MaxReconnectAttempts: 1,
 				Channels:             []string{"news"},
 			}
-			if path == "fetch" {
+			if path == "headers" {
 				opts.Headers = map[string]string{"X-Test": "1"}
 			}
 			c := wasmclient.Connect(h.url, opts)
@@ -446,7 +454,7 @@ func TestServerReconnect(t *testing.T) {
 				h.lastQuery(shared.QueryChannels) != "default,news" {
 				t.Fatalf("reconnect query %v", js.Global().Get("JSON").Call("stringify", req.Get("query")))
 			}
-			if path == "fetch" && h.lastHeader(shared.HeaderLastEventID) != "k3x9ab-101" {
+			if path == "headers" && h.lastHeader(shared.HeaderLastEventID) != "k3x9ab-101" {
 				t.Fatalf("Last-Event-ID %q", h.lastHeader(shared.HeaderLastEventID))
 			}
 			evs = r.until(t, wasmclient.EventConnected)
@@ -512,12 +520,13 @@ func TestRefusals(t *testing.T) {
 		headers map[string]string
 		max     int
 		want    error
-		gets    int // GET requests made, probes included
+		gets    int // GET requests made: one per attempt
 	}{
-		{"401 stops at once", 401, nil, 0, wasmclient.ErrUnauthorized, 2},
-		{"403 stops at once (fetch)", 403, map[string]string{"Authorization": "x"}, 0, wasmclient.ErrForbidden, 1},
-		{"500 backs off until the limit", 500, nil, 2, wasmclient.ErrMaxReconnectAttempts, 6},
-		{"404 backs off until the limit (fetch)", 404, map[string]string{"Authorization": "x"}, 3, wasmclient.ErrMaxReconnectAttempts, 4},
+		{"401 stops at once", 401, nil, 0, wasmclient.ErrUnauthorized, 1},
+		{"403 stops at once (headers)", 403, map[string]string{"Authorization": "x"}, 0, wasmclient.ErrForbidden, 1},
+		{"500 backs off until the limit", 500, nil, 2, wasmclient.ErrMaxReconnectAttempts, 3},
+		{"404 backs off until the limit (headers)", 404, map[string]string{"Authorization": "x"}, 3, wasmclient.ErrMaxReconnectAttempts, 4},
+		{"no reconnection attempt", 500, nil, -1, wasmclient.ErrMaxReconnectAttempts, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -687,12 +696,12 @@ func waitFuncs(t *testing.T, want int64, when string) {
 }
 
 func TestFuncsReleased(t *testing.T) {
-	for _, path := range []string{"eventsource", "fetch"} {
+	for _, path := range []string{"plain", "headers"} {
 		t.Run(path, func(t *testing.T) {
 			base := wasmclient.LiveFuncs()
 			h := startHub(t)
 			opts := fast()
-			if path == "fetch" {
+			if path == "headers" {
 				opts.Headers = map[string]string{"X-Test": "1"}
 			}
 			c := wasmclient.Connect(h.url, opts)

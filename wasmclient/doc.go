@@ -1,9 +1,12 @@
 // Package wasmclient is the browser client of ssevent, written in Go and
-// compiled with GOOS=js GOARCH=wasm. It opens the hub's event stream with the
-// browser's EventSource (or with fetch and a ReadableStream when Options.Headers
-// or Options.HeaderFunc is set, so that an Authorization header can be sent), follows the channel
+// compiled with GOOS=js GOARCH=wasm. It reads the hub's event stream with
+// fetch and a ReadableStream (one request per attempt, which tells the
+// status and headers of a refusal, and can carry an Authorization header
+// from Options.Headers or Options.HeaderFunc), follows the channel
 // protocol of package shared, subscribes and unsubscribes with POST requests
-// through fetch, and reconnects by itself without losing events.
+// through fetch, and reconnects by itself without losing events. It needs
+// fetch, AbortController, URL and timers, nothing of window or document: it
+// runs in a page, a Worker or a SharedWorker.
 //
 // The same client backs the script-tag shim and ES module in package static
 // (SSEvent.connect and connectSSE), and Go-WASM applications use it directly:
@@ -36,13 +39,17 @@
 // min(MaxReconnectDelay, ReconnectDelay·2^(n-1)); the count starts again after
 // each successful "connected". The client stops for good on Close, after
 // MaxReconnectAttempts failed attempts (ErrMaxReconnectAttempts), on a
-// "closed" event (ErrSessionEnded), and when the server answers 401 or 403
+// "closed" event (ErrSessionEnded), when the server answers the stream
+// request with 204 No Content (ErrStopped), and when it answers 401 or 403
 // (ErrUnauthorized, ErrForbidden; with a HeaderFunc, after one more try
 // with fresh headers); any other
 // refusal (404, 500, 503…) backs off like a network error, so the client never
-// spins. A browser's EventSource hides the status of a refused stream: after
-// an EventSource fails before it opened, the client asks once more with fetch
-// to learn the status, and drops that answer's body at once.
+// spins, except that a 503 or 429 naming a Retry-After is retried after
+// that delay (bounded by MaxReconnectDelay when set, else MaxServerRetry).
+// A stream request whose response headers do not come within
+// ConnectTimeout is abandoned and retried (ErrConnectTimeout). Each
+// Subscribe and Unsubscribe is bounded by RequestTimeout (ErrTimeout) or
+// its ctx (ErrAborted when canceled).
 //
 // A server that shuts down or restarts ends each stream with a "reconnect"
 // event naming a delay, which it spreads out among its clients. The client
@@ -71,10 +78,11 @@
 // When the hub binds a session to the client with a secret key (the
 // "sessionKey" of "connected"), the client sends it back in the SSEvent-Key
 // header (shared.HeaderSessionKey) on every request that names the session:
-// each Subscribe and Unsubscribe, and each resuming stream request on the
-// fetch transport. An EventSource cannot set headers; the hub hands the key
-// to it in a cookie, which the browser sends by itself (cross-origin only
-// with Options.WithCredentials). The key never appears in a URL, nor in the
+// each Subscribe and Unsubscribe, and each resuming stream request when the
+// application sends headers of its own. Without them the stream request
+// carries no header but Accept, so that a cross-origin one needs no CORS
+// preflight: the hub hands the key to it in a cookie, which the browser
+// sends by itself (cross-origin only with Options.WithCredentials). The key never appears in a URL, nor in the
 // Event handlers receive (it is removed from the "connected" data). The
 // client id is not a secret and is still sent in URLs and bodies. A
 // "connected" without a key (a hub that binds sessions to the logged-in

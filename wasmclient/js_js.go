@@ -5,6 +5,7 @@ package wasmclient
 import (
 	"sync/atomic"
 	"syscall/js"
+	"time"
 
 	"github.com/ssevent/ssevent/shared"
 )
@@ -260,4 +261,25 @@ func parseReconnect(data string) (*shared.Reconnect, error) {
 	}
 	d := serverRetry(v.Get("retry").Float())
 	return &shared.Reconnect{Reason: str(v, "reason"), Retry: d.Milliseconds()}, nil
+}
+
+// retryAfter reads the Retry-After header of a Response: seconds, or an
+// HTTP date read by Date.parse. It is 0 when absent or unreadable (a
+// cross-origin answer shows it only if the server lists it in
+// Access-Control-Expose-Headers).
+func retryAfter(resp js.Value) time.Duration {
+	var v js.Value
+	if err := try(func() { v = resp.Get("headers").Call("get", "Retry-After") }); err != nil || v.Type() != js.TypeString {
+		return 0
+	}
+	s := v.String()
+	if d, ok := retryAfterSeconds(s); ok {
+		return d
+	}
+	date := js.Global().Get("Date")
+	at := date.Call("parse", s).Float()
+	if at != at { // NaN
+		return 0
+	}
+	return time.Duration((at - date.Call("now").Float()) * float64(time.Millisecond))
 }

@@ -66,7 +66,15 @@ const (
 const (
 	DefaultReconnectDelay    = 3 * time.Second
 	DefaultMaxReconnectDelay = 30 * time.Second
+	DefaultConnectTimeout    = 10 * time.Second
+	DefaultRequestTimeout    = 10 * time.Second
 )
+
+// quickRetryBase is the backoff base of the attempts after the first with a
+// negative Options.ReconnectDelay (no delay): the first attempt after a
+// loss is immediate, and a server that stays down is not asked again and
+// again in a tight loop.
+const quickRetryBase = 100 * time.Millisecond
 
 // MaxServerRetry bounds the delay a "reconnect" event can ask for: a longer
 // one is cut to it. It is not tied to Options.MaxReconnectDelay, which caps
@@ -76,7 +84,8 @@ const (
 const MaxServerRetry = 5 * time.Minute
 
 // Options configure a Client. The zero value is ready to use: automatic
-// reconnection on, unlimited attempts, a 3 s base delay, EventSource.
+// reconnection on, unlimited attempts, a 3 s base delay, 10 s connect and
+// request timeouts.
 type Options struct {
 	// Channels are joined when the stream opens, besides the hub's default
 	// channel.
@@ -87,25 +96,40 @@ type Options struct {
 	DisableAutoReconnect bool
 	// MaxReconnectAttempts is how many consecutive reconnection attempts
 	// may fail before the client gives up with ErrMaxReconnectAttempts.
-	// Zero or less means unlimited. A stream the server ends with a
+	// Zero means unlimited; a negative value means none: the client gives
+	// up at the first failure (the JavaScript client's
+	// maxReconnectAttempts: 0). A stream the server ends with a
 	// "reconnect" event is not a failure.
 	MaxReconnectAttempts int
 	// ReconnectDelay is the base of the exponential backoff. Defaults to
-	// 3s.
+	// 3s. Negative means no delay (the JavaScript client's
+	// reconnectDelay: 0): the first attempt after a stream was lost or
+	// refused is made at once, and the consecutive failed attempts after
+	// it back off from 100 ms, so that a client never spins.
 	ReconnectDelay time.Duration
 	// MaxReconnectDelay caps the backoff. Defaults to 30s, and is never
 	// below ReconnectDelay. It does not bound the delay a "reconnect"
 	// event asks for (see MaxServerRetry).
 	MaxReconnectDelay time.Duration
-	// Headers are sent with every request. When set, the stream is read
-	// with fetch and a ReadableStream instead of EventSource, which cannot
-	// send headers; use it for an Authorization header.
+	// ConnectTimeout bounds the wait for the response headers of a stream
+	// request: a request still unanswered after it is abandoned, reported
+	// as an "error" event with ErrConnectTimeout and retried like any
+	// failed attempt. Defaults to 10s; negative disables.
+	ConnectTimeout time.Duration
+	// RequestTimeout bounds each Subscribe and Unsubscribe, from the call
+	// (including the wait for a connection) to the server's answer: after
+	// it the call returns an error wrapping ErrTimeout. Defaults to 10s;
+	// negative disables. A ctx of SubscribeContext or UnsubscribeContext
+	// that carries a deadline replaces it for that call.
+	RequestTimeout time.Duration
+	// Headers are sent with every request; use it for an Authorization
+	// header. The stream request then also carries Last-Event-ID and, on
+	// a resumption, the session key (see the package documentation).
 	Headers map[string]string
 	// HeaderFunc, when set, is called before every request (the stream,
 	// each reconnection, each Subscribe and Unsubscribe) for headers to
 	// send besides Headers, which it overrides: use it for credentials
-	// that expire, such as a bearer token the application refreshes. Like
-	// Headers it makes the client read the stream with fetch. ctx ends
+	// that expire, such as a bearer token the application refreshes. ctx ends
 	// when the request is no longer wanted (Close, or the context of
 	// SubscribeContext). It runs on a goroutine of the client, never on a
 	// handler's, and may block (to refresh a token), though the request
@@ -119,8 +143,7 @@ type Options struct {
 	// same.
 	HeaderFunc func(ctx context.Context) (map[string]string, error)
 	// WithCredentials sends cookies and HTTP authentication with
-	// cross-origin requests (EventSource withCredentials, fetch
-	// credentials "include").
+	// cross-origin requests (fetch credentials "include").
 	WithCredentials bool
 }
 
@@ -194,7 +217,43 @@ var (
 	ErrSessionEnded = errors.New("ssevent: the server ended the session")
 	// ErrHeaders is wrapped with the error of Options.HeaderFunc.
 	ErrHeaders = errors.New("ssevent: the headers function failed")
+	// ErrConnectTimeout reports a stream request whose response headers
+	// did not arrive within Options.ConnectTimeout. The client retries.
+	ErrConnectTimeout = errors.New("ssevent: no answer to the stream request within the connect timeout")
+	// ErrTimeout is wrapped, with context.DeadlineExceeded, by the error
+	// of a Subscribe or Unsubscribe that took longer than
+	// Options.RequestTimeout or its ctx's deadline.
+	ErrTimeout = errors.New("ssevent: request timed out")
+	// ErrAborted is wrapped, with context.Canceled, by the error of a
+	// SubscribeContext or UnsubscribeContext whose ctx was canceled.
+	ErrAborted = errors.New("ssevent: request aborted")
+	// ErrStopped is the final error once the server answered the stream
+	// request with 204 No Content, the event-stream way of saying "do not
+	// reconnect".
+	ErrStopped = errors.New("ssevent: the server asked the client to stop (204 No Content)")
 )
+
+// callError is the error of a call its context ended: the client's
+// sentinel (ErrTimeout, ErrAborted) joined with the context's error.
+type callError struct {
+	sentinel, cause error
+}
+
+func (e *callError) Error() string { return e.sentinel.Error() }
+
+func (e *callError) Unwrap() []error { return []error{e.sentinel, e.cause} }
+
+// contextError turns a context's error into one that also wraps ErrTimeout
+// (for a deadline) or ErrAborted (for a cancellation).
+func contextError(err error) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return &callError{ErrTimeout, err}
+	case errors.Is(err, context.Canceled):
+		return &callError{ErrAborted, err}
+	}
+	return err
+}
 
 // StatusError is a refusal from the server: an HTTP status and, when the
 // body followed the protocol, its code and message (shared.ErrorResponse).
@@ -202,6 +261,11 @@ type StatusError struct {
 	Status  int
 	Code    string
 	Message string
+	// RetryAfter is the delay a 503 or 429 answer asked for in its
+	// Retry-After header (seconds or an HTTP date), 0 when it named none.
+	// The client waits that long before its next attempt (see
+	// Options.MaxReconnectDelay).
+	RetryAfter time.Duration
 }
 
 // Error describes the refusal: status, code and message.
@@ -296,6 +360,67 @@ func (b Backoff) Delay(attempt int, r float64) time.Duration {
 		r = math.Nextafter(1, 0)
 	}
 	return floor + time.Duration(r*float64(c-floor))
+}
+
+// retryAfterSeconds reads a Retry-After header in seconds (an HTTP date is read by
+// the caller, with the browser's Date.parse). ok is false when v is not a
+// number of seconds.
+func retryAfterSeconds(v string) (d time.Duration, ok bool) {
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(n) * time.Second, true
+}
+
+// retryAfterBound bounds a Retry-After delay: to [0, MaxReconnectDelay]
+// when that is set, else to [0, MaxServerRetry].
+func (o *Options) retryAfterBound(d time.Duration) time.Duration {
+	max := MaxServerRetry
+	if o.MaxReconnectDelay > 0 {
+		max = o.MaxReconnectDelay
+	}
+	switch {
+	case d < 0:
+		return 0
+	case d > max:
+		return max
+	}
+	return d
+}
+
+// reconnectWait is the delay before the failed attempt number attempt
+// (from 1), for a uniform random r in [0, 1).
+func (o *Options) reconnectWait(attempt int, r float64) time.Duration {
+	if o.ReconnectDelay >= 0 {
+		return o.backoff().Delay(attempt, r)
+	}
+	if attempt <= 1 {
+		return 0
+	}
+	return Backoff{Base: quickRetryBase, Max: o.MaxReconnectDelay}.Delay(attempt-1, r)
+}
+
+// connectTimeout is Options.ConnectTimeout with its default; 0 disables.
+func (o *Options) connectTimeout() time.Duration {
+	switch {
+	case o.ConnectTimeout < 0:
+		return 0
+	case o.ConnectTimeout == 0:
+		return DefaultConnectTimeout
+	}
+	return o.ConnectTimeout
+}
+
+// requestTimeout is Options.RequestTimeout with its default; 0 disables.
+func (o *Options) requestTimeout() time.Duration {
+	switch {
+	case o.RequestTimeout < 0:
+		return 0
+	case o.RequestTimeout == 0:
+		return DefaultRequestTimeout
+	}
+	return o.RequestTimeout
 }
 
 func (b Backoff) limits() (base, max time.Duration) {

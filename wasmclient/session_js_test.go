@@ -26,16 +26,17 @@ func noKeyInURLs(t *testing.T, h *fakeHub) {
 }
 
 // The session key of "connected" goes back in the SSEvent-Key header of
-// every POST, and of every resuming GET on the fetch transport (an
-// EventSource cannot set it: the hub's cookie carries it there); never in
-// a URL, and never to the handlers.
+// every POST, and of every resuming GET when the application sends headers
+// of its own (without them the hub's cookie carries it, so that a
+// cross-origin stream request needs no preflight); never in a URL, and
+// never to the handlers.
 func TestSessionKey(t *testing.T) {
-	for _, path := range []string{"eventsource", "fetch"} {
+	for _, path := range []string{"plain", "headers"} {
 		t.Run(path, func(t *testing.T) {
 			h := startHub(t)
 			h.Set("keys", true)
 			opts := fast()
-			if path == "fetch" {
+			if path == "headers" {
 				h.Set("requireKey", true)
 				opts.Headers = map[string]string{"X-Test": "1"}
 			}
@@ -67,7 +68,7 @@ func TestSessionKey(t *testing.T) {
 				}
 				gets := h.reqs("GET")
 				last := gets[len(gets)-1]
-				if path == "fetch" && header(last, shared.HeaderSessionKey) != key1 {
+				if path == "headers" && header(last, shared.HeaderSessionKey) != key1 {
 					t.Fatalf("resuming GET key %q", header(last, shared.HeaderSessionKey))
 				}
 				if err := c.Unsubscribe("news"); err != nil {
@@ -345,12 +346,12 @@ func TestUnauthorizedRefreshesOnce(t *testing.T) {
 // handlers, stops with ErrSessionEnded and never asks again, whatever the
 // event's data.
 func TestSessionClosed(t *testing.T) {
-	for _, path := range []string{"eventsource", "fetch"} {
+	for _, path := range []string{"plain", "headers"} {
 		for _, data := range []string{`{"reason":"ended"}`, `5`} {
 			t.Run(path+" "+data, func(t *testing.T) {
 				h := startHub(t)
 				opts := fast()
-				if path == "fetch" {
+				if path == "headers" {
 					opts.Headers = map[string]string{"X-Test": "1"}
 				}
 				c := wasmclient.Connect(h.url, opts)
@@ -393,12 +394,12 @@ func TestSessionClosed(t *testing.T) {
 // asks for it when it reconnects; a resumption that drops channels does
 // the same.
 func TestChannelsEvent(t *testing.T) {
-	for _, path := range []string{"eventsource", "fetch"} {
+	for _, path := range []string{"plain", "headers"} {
 		t.Run(path, func(t *testing.T) {
 			h := startHub(t)
 			opts := fast()
 			opts.Channels = []string{"news"}
-			if path == "fetch" {
+			if path == "headers" {
 				opts.Headers = map[string]string{"X-Test": "1"}
 			}
 			c := wasmclient.Connect(h.url, opts)

@@ -553,9 +553,9 @@ func TestBrowserMaxReconnectAttempts(t *testing.T) {
 		if eval[int](p, "app.state(0)") != 2 {
 			t.Fatal("readyState != 2")
 		}
-		// Each attempt is one EventSource plus one probe for its status.
-		if got := p.gets() - before; got != 6 {
-			t.Fatalf("%d GETs after the cut, want 6", got)
+		// Each attempt is one GET, which also tells its status.
+		if got := p.gets() - before; got != 3 {
+			t.Fatalf("%d GETs after the cut, want 3", got)
 		}
 		p.quiet(p.gets())
 	})
@@ -623,9 +623,9 @@ func TestBrowserHeadersAuthorization(t *testing.T) {
 	})
 }
 
-// Without headers the browser's EventSource hides the status: the client
-// probes once with fetch, learns 401 and stops.
-func TestBrowserEventSourceUnauthorized(t *testing.T) {
+// Without headers too the stream request tells its status: the client
+// learns 401 from its one GET and stops.
+func TestBrowserPlainUnauthorized(t *testing.T) {
 	each(t, func(t *testing.T, kind string) {
 		p := open(t, kind, server.Config{OnConnect: auth}, map[string]any{"reconnectDelay": 20})
 		p.wait(`(window.events || []).some((e) => e.type === 'error')`)
@@ -633,10 +633,10 @@ func TestBrowserEventSourceUnauthorized(t *testing.T) {
 		if ev.Code != "unauthorized" || ev.Status != 401 {
 			t.Fatalf("error %+v", ev)
 		}
-		if p.gets() != 2 {
-			t.Fatalf("%d GETs, want the stream and one probe", p.gets())
+		if p.gets() != 1 {
+			t.Fatalf("%d GETs, want 1", p.gets())
 		}
-		p.quiet(2)
+		p.quiet(1)
 	})
 }
 

@@ -93,8 +93,10 @@ func connect(args []js.Value) any {
 	opts := wasmclient.Options{
 		DisableAutoReconnect: o.Get("autoReconnect").Type() == js.TypeBoolean && !o.Get("autoReconnect").Bool(),
 		MaxReconnectAttempts: count(o.Get("maxReconnectAttempts")),
-		ReconnectDelay:       millis(o.Get("reconnectDelay")),
+		ReconnectDelay:       zeroIsNone(o.Get("reconnectDelay")),
 		MaxReconnectDelay:    millis(o.Get("maxReconnectDelay")),
+		ConnectTimeout:       zeroIsNone(o.Get("connectTimeout")),
+		RequestTimeout:       zeroIsNone(o.Get("requestTimeout")),
 		WithCredentials:      o.Get("withCredentials").Truthy(),
 		Channels:             stringList(o.Get("channels")),
 	}
@@ -182,18 +184,36 @@ func arg0(args []js.Value) js.Value {
 	return args[0]
 }
 
+// count reads maxReconnectAttempts as the seed means it: absent or
+// Infinity is unlimited (0 in Go), 0 is no attempt (negative in Go), n is
+// n.
 func count(v js.Value) int {
-	if v.Type() != js.TypeNumber || math.IsInf(v.Float(), 0) || v.Float() < 1 {
+	if v.Type() != js.TypeNumber || math.IsInf(v.Float(), 0) || math.IsNaN(v.Float()) {
 		return 0
 	}
-	return int(v.Float())
+	if v.Float() < 1 {
+		return -1
+	}
+	return int(math.Min(v.Float(), math.MaxInt32))
 }
 
+// millis reads a number of milliseconds; absent, 0 or out of range give
+// 0, the Go default.
 func millis(v js.Value) time.Duration {
-	if v.Type() != js.TypeNumber || v.Float() <= 0 || math.IsInf(v.Float(), 0) {
+	if v.Type() != js.TypeNumber || !(v.Float() > 0) || v.Float() > float64(math.MaxInt64/int64(time.Millisecond)) {
 		return 0
 	}
 	return time.Duration(v.Float() * float64(time.Millisecond))
+}
+
+// zeroIsNone reads a number of milliseconds whose 0 means "none" (no
+// delay, no timeout): negative in Go, whose zero is the default. Absent
+// gives the default.
+func zeroIsNone(v js.Value) time.Duration {
+	if v.Type() == js.TypeNumber && v.Float() == 0 {
+		return -1
+	}
+	return millis(v)
 }
 
 func stringList(v js.Value) []string {
@@ -317,22 +337,35 @@ func parse(s string) (v js.Value, err error) {
 	return js.Global().Get("JSON").Call("parse", s), nil
 }
 
-// change(id, channels) → Promise for subscribe or unsubscribe.
+// change(id, channels, {signal, timeout}) → Promise for subscribe or
+// unsubscribe. signal, an AbortSignal, aborts the call (code "aborted");
+// timeout, in milliseconds, replaces the client's requestTimeout for it
+// (0: none).
 func change(args []js.Value, subscribe bool) any {
 	e := get(args)
 	var chs []string
 	if len(args) > 1 {
 		chs = stringList(args[1])
 	}
+	o := js.Undefined()
+	if len(args) > 2 && args[2].Type() == js.TypeObject {
+		o = args[2]
+	}
+	ctx, release, err := callContext(o)
+	if err != nil {
+		release()
+		return rejected(err)
+	}
 	return promise(func() (any, error) {
+		defer release()
 		if e == nil {
 			return nil, wasmclient.ErrClosed
 		}
 		var err error
 		if subscribe {
-			err = e.c.Subscribe(chs...)
+			err = e.c.SubscribeContext(ctx, chs...)
 		} else {
-			err = e.c.Unsubscribe(chs...)
+			err = e.c.UnsubscribeContext(ctx, chs...)
 		}
 		if err != nil {
 			return nil, err
@@ -347,6 +380,91 @@ func anySlice(ss []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// callContext makes the context of a subscribe or unsubscribe from its
+// options: canceled when the signal aborts, with a deadline when a
+// timeout is given. An already aborted signal gives an error. release
+// removes the signal's listener.
+func callContext(o js.Value) (context.Context, func(), error) {
+	ctx := &callCtx{done: make(chan struct{})}
+	if o.Type() != js.TypeObject {
+		return context.Background(), func() {}, nil
+	}
+	if t := o.Get("timeout"); t.Type() == js.TypeNumber && t.Float() >= 0 {
+		if t.Float() == 0 {
+			ctx.deadline = time.Now().Add(100 * 365 * 24 * time.Hour) // none
+		} else {
+			ctx.deadline = time.Now().Add(time.Duration(t.Float() * float64(time.Millisecond)))
+			ctx.timer = time.AfterFunc(time.Until(ctx.deadline), func() { ctx.end(context.DeadlineExceeded) })
+		}
+		ctx.hasDeadline = true
+	}
+	release := func() {
+		if ctx.timer != nil {
+			ctx.timer.Stop()
+		}
+	}
+	sig := o.Get("signal")
+	if sig.Type() != js.TypeObject {
+		return ctx, release, nil
+	}
+	if sig.Get("aborted").Truthy() {
+		return nil, release, &abortError{}
+	}
+	onAbort := js.FuncOf(func(js.Value, []js.Value) any {
+		ctx.end(context.Canceled)
+		return nil
+	})
+	sig.Call("addEventListener", "abort", onAbort)
+	return ctx, func() {
+		release()
+		sig.Call("removeEventListener", "abort", onAbort)
+		onAbort.Release()
+	}, nil
+}
+
+// abortError is the error of a call whose signal had aborted before it
+// started: it wraps wasmclient.ErrAborted and context.Canceled.
+type abortError struct{}
+
+func (abortError) Error() string   { return wasmclient.ErrAborted.Error() }
+func (abortError) Unwrap() []error { return []error{wasmclient.ErrAborted, context.Canceled} }
+
+// callCtx is the context of one bridge call, made by hand as wasmclient
+// does (context.WithCancel weighs kilobytes of wasm).
+type callCtx struct {
+	done        chan struct{}
+	deadline    time.Time
+	hasDeadline bool
+	timer       *time.Timer
+	mu          sync.Mutex
+	err         error
+}
+
+func (c *callCtx) Deadline() (time.Time, bool) { return c.deadline, c.hasDeadline }
+func (c *callCtx) Done() <-chan struct{}       { return c.done }
+func (c *callCtx) Value(any) any               { return nil }
+
+func (c *callCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// end ends the context with err, once.
+func (c *callCtx) end(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.err = err
+		close(c.done)
+	}
+}
+
+// rejected is a Promise rejected with err.
+func rejected(err error) js.Value {
+	return js.Global().Get("Promise").Call("reject", jsError(err))
 }
 
 // promise runs fn on a goroutine and settles a JavaScript Promise with its
@@ -371,8 +489,9 @@ func promise(fn func() (any, error)) js.Value {
 
 // jsError makes a JavaScript Error with name "SSEventError", a code
 // (closed, rejected, unauthorized, forbidden, max_reconnect_attempts,
-// session_ended, headers, stale, stream_ended, a server's code, error),
-// the HTTP status and rejected channels when known.
+// session_ended, headers, stale, stream_ended, connect_timeout, timeout,
+// aborted, stopped, a server's code, error), the HTTP status and
+// rejected channels when known.
 func jsError(err error) js.Value {
 	if err == nil {
 		return js.Null()
@@ -387,6 +506,14 @@ func jsError(err error) js.Value {
 		code = "closed"
 	case errors.Is(err, wasmclient.ErrMaxReconnectAttempts):
 		code = "max_reconnect_attempts"
+	case errors.Is(err, wasmclient.ErrStopped):
+		code = "stopped"
+	case errors.Is(err, wasmclient.ErrConnectTimeout):
+		code = "connect_timeout"
+	case errors.Is(err, wasmclient.ErrTimeout):
+		code = "timeout"
+	case errors.Is(err, wasmclient.ErrAborted):
+		code = "aborted"
 	case errors.Is(err, wasmclient.ErrSessionEnded):
 		code = "session_ended"
 	case errors.Is(err, wasmclient.ErrHeaders):
@@ -409,6 +536,9 @@ func jsError(err error) js.Value {
 	}
 	if errors.As(err, &se) {
 		e.Set("status", se.Status)
+		if se.RetryAfter > 0 {
+			e.Set("retryAfter", se.RetryAfter.Milliseconds())
+		}
 		if se.Code != "" && code == "error" {
 			code = se.Code
 		}
