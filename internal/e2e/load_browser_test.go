@@ -18,6 +18,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/performance"
 	"github.com/chromedp/chromedp"
 	"github.com/labstack/echo/v4"
 
@@ -117,6 +118,7 @@ func (c *shapedConn) Write(b []byte) (int, error) {
 // loadRun is one page measured once fresh and once warm.
 type loadRun struct {
 	fresh, warm float64 // ms from navigation to "connected"
+	freshTask   float64 // ms of main-thread tasks until "connected", fresh
 	freshFiles  int     // requests for /ssevent/ files that reached the server on the fresh visit
 	warmFiles   int     // the same on the warm visit
 }
@@ -144,7 +146,23 @@ func measureLoad(t *testing.T, tab *browsertest.Tab, html string, shaped *link) 
 	}
 	srv.Start()
 	defer srv.Close()
+	taskTime := func() float64 {
+		m, err := chromedp.Run(tab, func(ctx context.Context, tt *chromedp.Target) (performance.GetMetricsResult, error) {
+			return cdp.Call(ctx, tt, performance.GetMetrics, cdp.Empty{})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range m.Metrics {
+			if v.Name == "TaskDuration" {
+				return v.Value * 1000
+			}
+		}
+		return 0
+	}
+	var task float64
 	visit := func() float64 {
+		before := taskTime()
 		if err := chromedp.Do(tab, chromedp.Navigate(srv.URL+"/")); err != nil {
 			t.Fatal(err)
 		}
@@ -161,6 +179,14 @@ func measureLoad(t *testing.T, tab *browsertest.Tab, html string, shaped *link) 
 		if err != nil {
 			t.Fatalf("waiting for connected: %v", err)
 		}
+		// The page's main thread: its renderer's task time since the
+		// navigation (the counter restarts when the navigation changes
+		// renderer).
+		if after := taskTime(); after >= before {
+			task = after - before
+		} else {
+			task = after
+		}
 		if err := chromedp.Do(tab, chromedp.Navigate("about:blank")); err != nil {
 			t.Fatal(err)
 		}
@@ -168,6 +194,7 @@ func measureLoad(t *testing.T, tab *browsertest.Tab, html string, shaped *link) 
 	}
 	var r loadRun
 	r.fresh = visit()
+	r.freshTask = task
 	r.freshFiles = int(files.Swap(0))
 	r.warm = visit()
 	r.warmFiles = int(files.Load())
@@ -206,6 +233,12 @@ func TestBrowserLoadTimes(t *testing.T) {
 		var report []string
 		for _, kind := range order {
 			tab := browsertest.NewTab(t, 10*time.Minute)
+			if err := chromedp.Do(tab, chromedp.Func(func(ctx context.Context, tt *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tt, performance.Enable, performance.EnableParams{})
+				return err
+			})); err != nil {
+				t.Fatal(err)
+			}
 			if cond.cpuFactor > 1 {
 				if err := chromedp.Do(tab, chromedp.Func(func(ctx context.Context, tt *chromedp.Target) error {
 					_, err := cdp.Call(ctx, tt, emulation.SetCPUThrottlingRate, emulation.SetCPUThrottlingRateParams{Rate: cond.cpuFactor})
@@ -214,18 +247,19 @@ func TestBrowserLoadTimes(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			var fresh, warm []float64
+			var fresh, warm, tasks []float64
 			var freshFiles, warmFiles []int
 			for i := 0; i < runs; i++ {
 				r := measureLoad(t, tab, pages[kind], cond.link)
 				fresh = append(fresh, r.fresh)
+				tasks = append(tasks, r.freshTask)
 				warm = append(warm, r.warm)
 				freshFiles = append(freshFiles, r.freshFiles)
 				warmFiles = append(warmFiles, r.warmFiles)
 			}
-			report = append(report, fmt.Sprintf("| %s | %.0f | %.0f | %v | %v |", kind, median(fresh), median(warm), freshFiles, warmFiles))
+			report = append(report, fmt.Sprintf("| %s | %.0f | %.0f | %.0f | %v | %v |", kind, median(fresh), median(warm), median(tasks), freshFiles, warmFiles))
 		}
-		t.Logf("%s, medians of %d runs:\n| page | fresh ms | warm ms | requests for the client's files reaching the server: fresh | warm |\n|---|---:|---:|---|---|\n%s",
+		t.Logf("%s, medians of %d runs:\n| page | fresh ms | warm ms | main-thread task ms, fresh | requests for the client's files reaching the server: fresh | warm |\n|---|---:|---:|---:|---|---|\n%s",
 			cond.name, runs, strings.Join(report, "\n"))
 	}
 }
