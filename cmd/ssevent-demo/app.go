@@ -6,8 +6,11 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -20,6 +23,77 @@ import (
 // registerPages registers the app's pages; both builds call it.
 func registerPages() {
 	app.Route("/", func() app.Composer { return &Demo{} })
+	app.Route("/messages", func() app.Composer { return &Messages{} })
+}
+
+// live is the app's one connection and what it brought, shared by every
+// page: connected in the browser's main (main_wasm.go) before go-app
+// starts, it outlives route changes, so a page change opens no new session
+// and loses no event. nil in the server build, which prerenders.
+var live *model
+
+// liveEvents are the events the app shows.
+var liveEvents = []string{
+	wasmclient.EventOpen, wasmclient.EventConnected, wasmclient.EventMessage,
+	wasmclient.EventError, wasmclient.EventReconnecting, wasmclient.EventGap,
+	privateEvent, broadcastEvent,
+}
+
+// model is the client and the view its events build. The client's
+// goroutine applies events under mu; components copy the view when they
+// mount and on each frame that brought events (goapp.ListenBatch).
+type model struct {
+	client *wasmclient.Client
+
+	mu sync.Mutex
+	v  view
+}
+
+// connectLive connects the app's client and starts feeding the model. Its
+// handlers are registered before any component's, so the model has
+// applied an event before a component hears of it.
+func connectLive() *model {
+	m := &model{v: view{state: "connecting", feeds: map[string][]entry{}}}
+	m.client = wasmclient.Connect("/events", wasmclient.Options{
+		Channels:          []string{clockChannel, "news"},
+		ReconnectDelay:    time.Second,
+		MaxReconnectDelay: 5 * time.Second,
+	})
+	for _, name := range liveEvents {
+		m.client.On(name, func(ev wasmclient.Event) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			m.v.apply(ev, m.client.ReadyState())
+		})
+	}
+	return m
+}
+
+// snapshot copies the view for a component. The channels are the
+// client's own, which Subscribe and Unsubscribe change without an event.
+func (m *model) snapshot() view {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v := m.v
+	v.feeds = maps.Clone(m.v.feeds) // each feed slice is replaced, never changed
+	v.order = slices.Clone(m.v.order)
+	if chs := m.client.Channels(); len(chs) > 0 {
+		v.channels = chs
+	}
+	return v
+}
+
+// view is what the stream brought, as the pages show it.
+type view struct {
+	state      string // connecting, open, reconnecting, closed
+	detail     string
+	clientID   string
+	reconnects int
+	channels   []string
+	feeds      map[string][]entry
+	order      []string // feed keys, first seen first
+	clock      tick
+	gapNotice  bool // a gap was reported
 }
 
 // Feed keys for messages that have no channel.
@@ -39,41 +113,42 @@ type entry struct {
 	Text string
 }
 
-// Demo is the page: it owns the client, and every field is changed on
-// go-app's UI goroutine only (goapp.Listen and ctx.Dispatch).
+// Demo is the main page. Its view is a copy of the app's model, refreshed
+// once per frame that brought events; every field is changed on go-app's
+// UI goroutine only (goapp.ListenBatch and ctx.Dispatch).
 type Demo struct {
 	app.Compo
+	view
 
-	client *wasmclient.Client
-	stop   []func()
-
-	state      string // connecting, open, reconnecting, closed
-	detail     string
-	clientID   string
-	reconnects int
-	channels   []string
-	feeds      map[string][]entry
-	order      []string // feed keys, first seen first
-	clock      tick
-	stats      stats
-	notice     string
-	noticeBad  bool
+	stop      []func()
+	stats     stats
+	notice    string
+	noticeBad bool
+	gapSeen   bool // the gap notice was shown
 }
 
-// OnMount runs in the browser only: it connects, listens, and polls the
-// stats. Nothing here runs during server-side prerendering.
+// listen copies the model now and on each frame that brought events, and
+// returns the function that stops listening; the connection stays.
+func listen(ctx app.Context, update func(view)) func() {
+	update(live.snapshot())
+	return goapp.ListenBatch(ctx, live.client, func(app.Context, []wasmclient.Event) {
+		update(live.snapshot())
+	}, liveEvents...)
+}
+
+// OnMount runs in the browser only: it listens to the app's client and
+// polls the stats. Nothing here runs during server-side prerendering.
 func (d *Demo) OnMount(ctx app.Context) {
-	d.state = "connecting"
-	d.feeds = map[string][]entry{}
-	d.client = wasmclient.Connect("/events", wasmclient.Options{
-		Channels:          []string{clockChannel, "news"},
-		ReconnectDelay:    time.Second,
-		MaxReconnectDelay: 5 * time.Second,
-	})
-	d.stop = append(d.stop, goapp.Listen(ctx, d.client, d.onEvent,
-		wasmclient.EventOpen, wasmclient.EventConnected, wasmclient.EventMessage,
-		wasmclient.EventError, wasmclient.EventReconnecting, wasmclient.EventGap,
-		privateEvent, broadcastEvent))
+	if live == nil {
+		return
+	}
+	d.stop = append(d.stop, listen(ctx, func(v view) {
+		d.view = v
+		if v.gapNotice && !d.gapSeen {
+			d.gapSeen = true
+			d.say("Some messages were missed while disconnected and are no longer held by the server.", true)
+		}
+	}))
 
 	done := make(chan struct{})
 	d.stop = append(d.stop, func() { close(done) })
@@ -95,19 +170,17 @@ func (d *Demo) OnMount(ctx app.Context) {
 	})
 }
 
-// OnDismount stops everything OnMount started.
+// OnDismount stops everything OnMount started; the app's connection stays.
 func (d *Demo) OnDismount() {
 	for _, stop := range d.stop {
 		stop()
 	}
 	d.stop = nil
-	if d.client != nil {
-		d.client.Close()
-	}
 }
 
-// onEvent applies one client event; it runs on the UI goroutine.
-func (d *Demo) onEvent(ctx app.Context, ev wasmclient.Event) {
+// apply applies one client event to the view; readyState is the client's
+// state after it.
+func (d *view) apply(ev wasmclient.Event, readyState int) {
 	switch ev.Type {
 	case wasmclient.EventOpen:
 		d.state, d.detail = "open", "stream open, waiting for the hub"
@@ -124,7 +197,7 @@ func (d *Demo) onEvent(ctx app.Context, ev wasmclient.Event) {
 		if ev.Err != nil {
 			d.detail = ev.Err.Error()
 		}
-		if d.client.ReadyState() == wasmclient.StateClosed {
+		if readyState == wasmclient.StateClosed {
 			d.state = "closed"
 		}
 	case wasmclient.EventReconnecting:
@@ -132,7 +205,7 @@ func (d *Demo) onEvent(ctx app.Context, ev wasmclient.Event) {
 		d.reconnects++
 		d.detail = "attempt " + strconv.Itoa(ev.Attempt) + " in " + ev.Delay.Round(10*time.Millisecond).String()
 	case wasmclient.EventGap:
-		d.say("Some messages were missed while disconnected and are no longer held by the server.", true)
+		d.gapNotice = true
 	case wasmclient.EventMessage:
 		if ev.Channel == clockChannel {
 			_ = json.Unmarshal(ev.Payload, &d.clock)
@@ -151,7 +224,7 @@ func (d *Demo) onEvent(ctx app.Context, ev wasmclient.Event) {
 }
 
 // add appends a message to a feed, newest first.
-func (d *Demo) add(key string, ev wasmclient.Event) {
+func (d *view) add(key string, ev wasmclient.Event) {
 	var m message
 	e := entry{ID: ev.ID}
 	if err := json.Unmarshal(ev.Payload, &m); err == nil && m.Text != "" {
@@ -192,7 +265,10 @@ func clearInput(id string) {
 // changeChannels subscribes or unsubscribes, off the UI goroutine.
 func (d *Demo) changeChannels(ctx app.Context, subscribe bool, ch string) {
 	ch = strings.TrimSpace(ch)
-	c := d.client
+	if live == nil {
+		return
+	}
+	c := live.client
 	ctx.Async(func() {
 		var err error
 		if subscribe {
@@ -283,6 +359,7 @@ func (d *Demo) Render() app.UI {
 			app.Span().Class("kind").Text("go-app · Go/WASM"),
 			app.Span().ID("state").Class("state", "state-"+state).Text(state),
 			app.Span().ID("state-detail").Class("detail").Text(d.detail),
+			app.A().ID("nav-messages").Class("other").Href("/messages").Text("all messages →"),
 			app.A().Class("other").Href("/plain.html").Text("plain script-tag page →"),
 		),
 		app.Main().Class("grid").Body(
@@ -342,24 +419,76 @@ func (d *Demo) Render() app.UI {
 				app.P().Class("detail").Text("fed by the server every second while subscribed to "+clockChannel),
 			),
 			app.Div().ID("notice").Class("notice", noticeClass(d.notice, d.noticeBad)).Aria("live", "polite").Text(d.notice),
-			app.Section().Class("card", "wide").ID("feeds").Body(
-				app.H2().Text("Messages"),
-				app.Range(d.order).Slice(func(i int) app.UI {
-					key := d.order[i]
-					f := d.feeds[key]
-					return app.Div().Class("feed").DataSet("feed", key).Body(
-						app.H3().Text(key),
-						app.Ul().Body(app.Range(f).Slice(func(j int) app.UI {
-							e := f[j]
-							return app.Li().Class("msg").Body(
-								app.Span().Class("time").Text(e.Time),
-								app.Span().Class("from").Text(e.From),
-								app.Span().Class("text").Text(e.Text),
-							)
-						})),
+			feedsSection(d.order, d.feeds),
+		),
+	)
+}
+
+// feedsSection shows the feeds, newest message first.
+func feedsSection(order []string, feeds map[string][]entry) app.UI {
+	return app.Section().Class("card", "wide").ID("feeds").Body(
+		app.H2().Text("Messages"),
+		app.Range(order).Slice(func(i int) app.UI {
+			key := order[i]
+			f := feeds[key]
+			return app.Div().Class("feed").DataSet("feed", key).Body(
+				app.H3().Text(key),
+				app.Ul().Body(app.Range(f).Slice(func(j int) app.UI {
+					e := f[j]
+					return app.Li().Class("msg").Body(
+						app.Span().Class("time").Text(e.Time),
+						app.Span().Class("from").Text(e.From),
+						app.Span().Class("text").Text(e.Text),
 					)
-				}),
+				})),
+			)
+		}),
+	)
+}
+
+// Messages is a second page showing every feed: the app's connection and
+// its messages carry over from the main page and back.
+type Messages struct {
+	app.Compo
+	view
+	stop func()
+}
+
+// OnMount runs in the browser only.
+func (m *Messages) OnMount(ctx app.Context) {
+	if live != nil {
+		m.stop = listen(ctx, func(v view) { m.view = v })
+	}
+}
+
+// OnDismount stops listening; the connection stays.
+func (m *Messages) OnDismount() {
+	if m.stop != nil {
+		m.stop()
+	}
+}
+
+// Render draws the page.
+func (m *Messages) Render() app.UI {
+	state := m.state
+	if state == "" {
+		state = "connecting"
+	}
+	return app.Div().Class("page").Body(
+		app.Header().Class("top").Body(
+			app.H1().Text("ssevent demo: all messages"),
+			app.Span().Class("kind").Text("go-app · Go/WASM"),
+			app.Span().ID("state").Class("state", "state-"+state).Text(state),
+			app.Span().ID("state-detail").Class("detail").Text(m.detail),
+			app.A().ID("nav-home").Class("other").Href("/").Text("← back"),
+		),
+		app.Main().Class("grid").Body(
+			app.Section().Class("card").Body(
+				app.H2().Text("Connection"),
+				app.P().Body(app.Text("Client id "), app.Code().ID("client-id").Text(m.clientID)),
+				app.P().Body(app.Text("Reconnections "), app.Span().ID("reconnects").Text(m.reconnects)),
 			),
+			feedsSection(m.order, m.feeds),
 		),
 	)
 }

@@ -14,17 +14,22 @@ import (
 	"github.com/ssevent/ssevent/wasmclient"
 )
 
-// The page's state machine, driven natively through go-app's test engine
-// (in the browser, goapp.Listen calls onEvent the same way).
+// The app's state machine: the view the model builds from the client's
+// events (in the browser, the model's handlers call apply the same way),
+// and the pages prerendered natively through go-app's test engine.
 func TestDemoComponentEvents(t *testing.T) {
 	e := app.NewTestEngine()
-	d := &Demo{feeds: map[string][]entry{}}
-	require.NoError(t, e.Load(d))
+	page := &Demo{}
+	require.NoError(t, e.Load(page))
 	e.ConsumeAll()
 	// Prerendered (no OnMount on the server): "connecting".
-	require.NoError(t, app.Match(app.Text("connecting"), d, 0, 0, 2, 0))
+	require.NoError(t, app.Match(app.Text("connecting"), page, 0, 0, 2, 0))
+	msgs := &Messages{}
+	require.NoError(t, e.Load(msgs))
+	e.ConsumeAll()
+	require.NoError(t, app.Match(app.Text("connecting"), msgs, 0, 0, 2, 0))
 
-	var ctx app.Context
+	d := &view{feeds: map[string][]entry{}}
 	for _, ev := range []wasmclient.Event{
 		{Type: wasmclient.EventOpen},
 		{Type: wasmclient.EventConnected, ClientID: "c1", Connected: &shared.Connected{ClientID: "c1", Channels: []string{"default", "news"}}},
@@ -34,7 +39,7 @@ func TestDemoComponentEvents(t *testing.T) {
 		{Type: broadcastEvent, Payload: []byte(`42`)},
 		{Type: wasmclient.EventMessage, Channel: "", Payload: []byte(`{"text":"no channel"}`)},
 	} {
-		d.onEvent(ctx, ev)
+		d.apply(ev, wasmclient.StateOpen)
 	}
 	assert.Equal(t, "open", d.state)
 	assert.Equal(t, "c1", d.clientID)
@@ -47,13 +52,19 @@ func TestDemoComponentEvents(t *testing.T) {
 	assert.Equal(t, "i", d.clock.Instance)
 	assert.Contains(t, clockText(d.clock), "7 goroutines")
 
-	d.onEvent(ctx, wasmclient.Event{Type: wasmclient.EventReconnecting, Attempt: 2, Delay: 1500 * time.Millisecond})
+	d.apply(wasmclient.Event{Type: wasmclient.EventReconnecting, Attempt: 2, Delay: 1500 * time.Millisecond}, wasmclient.StateConnecting)
 	assert.Equal(t, "reconnecting", d.state)
 	assert.Equal(t, 1, d.reconnects)
 	assert.Equal(t, "attempt 2 in 1.5s", d.detail)
 
 	for range maxFeed + 5 {
-		d.onEvent(ctx, wasmclient.Event{Type: wasmclient.EventMessage, Channel: "news", Payload: []byte(`{"text":"more"}`)})
+		d.apply(wasmclient.Event{Type: wasmclient.EventMessage, Channel: "news", Payload: []byte(`{"text":"more"}`)}, wasmclient.StateOpen)
 	}
 	assert.Len(t, d.feeds["news"], maxFeed, "a feed keeps the newest messages")
+
+	d.apply(wasmclient.Event{Type: wasmclient.EventError, Err: wasmclient.ErrStopped}, wasmclient.StateClosed)
+	assert.Equal(t, "closed", d.state)
+	assert.Equal(t, wasmclient.ErrStopped.Error(), d.detail)
+	d.apply(wasmclient.Event{Type: wasmclient.EventGap}, wasmclient.StateOpen)
+	assert.True(t, d.gapNotice)
 }

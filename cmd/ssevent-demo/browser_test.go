@@ -205,3 +205,60 @@ func screenshot(t *testing.T, p *tab, path string) {
 	}
 	t.Logf("screenshot: %s (%d bytes)", path, len(buf))
 }
+
+// The go-app pages share the app's one client: going from the main page
+// to the messages page and back keeps the same session (one client on the
+// server, the same id, no reload), and every message published before,
+// during and after the changes shows, once, in order.
+func TestBrowserRouteChangeLosesNothing(t *testing.T) {
+	wasm, _ := built(t)
+	d := start(t, "127.0.0.1:0", config{WasmPath: wasm})
+	p := openPage(t, "go-app", d.url+"/")
+	p.wait(`document.getElementById('state').textContent === 'open' && document.getElementById('client-id').textContent !== ''`)
+	id := p.text("#client-id")
+	p.eval(`window.sameDocument = true`)
+
+	n := 0
+	publish := func(count int) {
+		t.Helper()
+		for range count {
+			n++
+			status, out := postJSON(t, d.url+"/api/publish", request{Channel: "news", Text: "m" + strconv.Itoa(n), From: "test"})
+			if status != 200 {
+				t.Fatalf("publish: %d %v", status, out)
+			}
+		}
+	}
+	// allShown is a JS expression: the news feed shows m1..mN, newest
+	// first, each once.
+	allShown := func() string {
+		want := make([]string, n)
+		for i := range n {
+			want[i] = "m" + strconv.Itoa(n-i)
+		}
+		b, _ := json.Marshal(want)
+		return `JSON.stringify([...document.querySelectorAll('.feed[data-feed="news"] .msg .text')].map((m) => m.textContent)) === ` + js(string(b))
+	}
+
+	// At most maxFeed messages in all: the feed keeps that many.
+	publish(3)
+	p.wait(allShown())
+	for _, nav := range []string{"#nav-messages", "#nav-home", "#nav-messages", "#nav-home"} {
+		p.eval(`document.querySelector(` + js(nav) + `).click()`)
+		publish(5) // while the pages change
+		want := "/messages"
+		if nav == "#nav-home" {
+			want = "/"
+		}
+		p.wait(`location.pathname === ` + js(want) + ` && document.querySelector('#nav-` + map[string]string{"/": "messages", "/messages": "home"}[want] + `')`)
+		publish(3)
+		p.wait(allShown())
+	}
+	p.wait(`window.sameDocument === true`) // go-app changed pages in place
+	if got := p.text("#client-id"); got != id {
+		t.Fatalf("client id %q after the route changes, want %q", got, id)
+	}
+	if c := getStats(t, d.url).Clients; c != 1 {
+		t.Fatalf("%d clients on the server, want the one stream", c)
+	}
+}

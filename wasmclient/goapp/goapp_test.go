@@ -151,26 +151,112 @@ func TestListenStop(t *testing.T) {
 	require.Empty(t, f.Items)
 }
 
-func TestListenStopUnblocksAFullQueue(t *testing.T) {
+// An emitter never waits for the UI: whatever it emits before or after
+// stop, it returns at once.
+func TestListenNeverBlocksTheClient(t *testing.T) {
 	e, f := load(t)
 	src := newFakeSource()
+	gate := make(chan struct{})
+	defer goapp.SetFrame(func(stop <-chan struct{}) bool {
+		select {
+		case <-gate:
+			return true
+		case <-stop:
+			return false
+		}
+	})()
 	stop := goapp.Listen(f.ctx, src, f.onEvent, wasmclient.EventMessage)
 
-	// Emit more than the queue and the engine's dispatch buffer hold
-	// while nothing consumes: the emitter must not stay blocked once
-	// stopped.
+	// Nothing is consumed (no frame comes) while it emits far more than
+	// the engine's dispatch buffer holds.
 	emitted := make(chan struct{})
 	go func() {
-		for range goapp.QueueSize + 4096 + 10 {
+		for range 10000 {
 			src.emit(wasmclient.Event{Type: wasmclient.EventMessage, Payload: []byte("x")})
 		}
 		close(emitted)
 	}()
-	stop()
 	select {
 	case <-emitted:
 	case <-time.After(10 * time.Second):
-		t.Fatal("emitter blocked after stop")
+		t.Fatal("emitter blocked")
 	}
+	stop()
+	src.emit(wasmclient.Event{Type: wasmclient.EventMessage, Payload: []byte("late")})
 	e.ConsumeAll()
+	require.Empty(t, f.Items, "events handled after stop")
+}
+
+// batches records the batches it is handed.
+type batches struct {
+	feed
+	sizes []int
+}
+
+func (b *batches) onBatch(ctx app.Context, evs []wasmclient.Event) {
+	b.sizes = append(b.sizes, len(evs))
+	for _, ev := range evs {
+		b.onEvent(ctx, ev)
+	}
+}
+
+// The events of a frame are handed over in one ctx.Dispatch, in order: the
+// component re-renders once per frame, however many events arrived.
+func TestListenBatchesPerFrame(t *testing.T) {
+	e := app.NewTestEngine()
+	b := &batches{}
+	require.NoError(t, e.Load(b))
+	e.ConsumeAll()
+	require.True(t, b.hasCtx)
+
+	// The test plays the browser: entered says the reader waits for a
+	// frame, frames runs one.
+	entered, frames := make(chan struct{}), make(chan struct{})
+	defer goapp.SetFrame(func(stop <-chan struct{}) bool {
+		select {
+		case entered <- struct{}{}:
+		case <-stop:
+			return false
+		}
+		select {
+		case <-frames:
+			return true
+		case <-stop:
+			return false
+		}
+	})()
+	src := newFakeSource()
+	stop := goapp.ListenBatch(b.ctx, src, b.onBatch, wasmclient.EventMessage)
+	defer stop()
+
+	// 100 events, then the reader waits for a frame; 50 more meanwhile;
+	// then the frame: one batch of 150, one Dispatch.
+	for i := range 100 {
+		src.emit(wasmclient.Event{Type: wasmclient.EventMessage, Payload: []byte(strconv.Itoa(i))})
+	}
+	<-entered
+	for i := range 50 {
+		src.emit(wasmclient.Event{Type: wasmclient.EventMessage, Payload: []byte(strconv.Itoa(100 + i))})
+	}
+	frames <- struct{}{}
+	// Any later frame comes at once; the source stops.
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		for {
+			select {
+			case <-entered:
+				frames <- struct{}{}
+			case <-quit:
+				return
+			}
+		}
+	}()
+	close(src.done)
+	e.ConsumeAll()
+	require.Equal(t, []int{150}, b.sizes, "one batch per frame")
+	require.Len(t, b.Items, 150)
+	for i, s := range b.Items {
+		require.Equal(t, strconv.Itoa(i), s)
+	}
 }
