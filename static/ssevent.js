@@ -338,8 +338,8 @@
         state: { rs: 0, conn: false, id: null, chs: [] },
         emit: ctx.emit,
         rejoin: function () {
-          view.state = { rs: 0, conn: false, id: null, chs: [] };
           var opts = Object.assign({}, so, { channels: view.wanted() });
+          view.state = { rs: 0, conn: false, id: null, chs: [] };
           link.port.postMessage({ t: 'connect', v: v, url: String(new URL(String(url), location.href)), opts: opts, names: ctx.names(), wasm: urls.wasm, exec: urls.exec });
         },
         wanted: function () { return view.state.chs.length ? view.state.chs.slice() : (so.channels || []); }

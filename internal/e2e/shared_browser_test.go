@@ -303,3 +303,38 @@ func TestBrowserSharedClientsOfOnePage(t *testing.T) {
 		t.Fatalf("the hub has %d streams, want 3 (one shared, two in pages)", n)
 	}
 }
+
+// A page that leaves for the back/forward cache says goodbye (the worker
+// drops its clients); when it comes back, its clients join again with
+// their channels. The events are dispatched by hand here, as the browser
+// would fire them.
+func TestBrowserSharedPageBackFromCache(t *testing.T) {
+	s := newSharedSite(t)
+	p := s.open(map[string]any{"shared": true, "channels": []string{"news"}})
+	p.connected(0, 1)
+	if r := p.call("subscribe", 0, "sports"); r != "" {
+		t.Fatalf("subscribe: %s", r)
+	}
+	eval[bool](p, `dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true })); true`)
+	deadline := time.Now().Add(15 * time.Second)
+	for s.hub.ClientCount() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream is still open after the only page left")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	eval[bool](p, `dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true })); true`)
+	p.connected(0, 2)
+	chs := eval[[]string](p, "app.channels(0)")
+	sort.Strings(chs)
+	if want := []string{"default", "news", "sports"}; !slices.Equal(chs, want) {
+		t.Fatalf("channels after coming back: %v, want %v", chs, want)
+	}
+	if err := s.hub.Send("sports", map[string]int{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	p.messages(0, `e.channel === 'sports'`, 1)
+	if st := eval[int](p, "app.state(0)"); st != 1 {
+		t.Fatalf("readyState %d after coming back", st)
+	}
+}
