@@ -16,9 +16,9 @@ export type HeadersFunction = () => HeaderValues | Promise<HeaderValues>;
 export interface ConnectOptions {
   /** Reconnect after a dropped stream. Default true. */
   autoReconnect?: boolean;
-  /** Consecutive failed attempts before giving up. Default Infinity. */
+  /** Consecutive failed attempts before giving up. Default Infinity; 0: the first failure is final. */
   maxReconnectAttempts?: number;
-  /** Base of the exponential backoff, in ms. Default 3000. */
+  /** Base of the exponential backoff, in ms. Default 3000; 0: the first attempt at once. */
   reconnectDelay?: number;
   /** Cap of the backoff, in ms. Default 30000. */
   maxReconnectDelay?: number;

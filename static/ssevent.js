@@ -138,7 +138,7 @@
       throw new RangeError('ssevent: ' + what + name + ' must be a finite number of milliseconds, 0 or more (0: no timeout), got ' + v);
     }
     if (kind === 'count' && !(v >= 0)) {
-      throw new RangeError('ssevent: ' + what + name + ' must be 0 or more (0 or Infinity: unlimited), got ' + v);
+      throw new RangeError('ssevent: ' + what + name + ' must be 0 or more (0: the first failure is final; Infinity: unlimited), got ' + v);
     }
   }
 
