@@ -79,7 +79,8 @@ type hxPage struct {
 
 	mu      sync.Mutex
 	streams []http.Header // each stream request's headers, in order
-	arrived chan struct{} // receives once per stream request
+	urls    []string      // each stream request's URL, in order
+	arrived chan struct{} // wakes awaitStream after stream requests
 	hold    chan struct{} // while not nil, stream requests wait for it to close
 	refuse  int           // stream requests to refuse with 503 before holding
 }
@@ -89,24 +90,41 @@ type hxPage struct {
 // Echo v4, and opens the page in a tab.
 func serveHTMX(t *testing.T, page string) *hxPage {
 	t.Helper()
-	modules := hypermediaModules(t)
-	hub, err := server.NewHub(server.Config{Retry: 100 * time.Millisecond, HeartbeatInterval: -1})
+	return servePage(t, page, hypermediaModules(t), server.Config{})
+}
+
+// servePage serves page as serveHTMX does, with the files of the directory
+// js at /js/, on a hub made with cfg (a Retry of 100ms and no heartbeat
+// unless cfg says otherwise).
+func servePage(t *testing.T, page, js string, cfg server.Config) *hxPage {
+	t.Helper()
+	if cfg.Retry == 0 {
+		cfg.Retry = 100 * time.Millisecond
+	}
+	if cfg.HeartbeatInterval == 0 {
+		cfg.HeartbeatInterval = -1
+	}
+	hub, err := server.NewHub(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &hxPage{t: t, hub: hub, arrived: make(chan struct{}, 16)}
+	p := &hxPage{t: t, hub: hub, arrived: make(chan struct{}, 1)}
 	tmpl := template.Must(template.New("page").Parse(page))
 	e := echo.New()
 	e.HideBanner = true
 	e.GET("/events", func(c echo.Context) error {
 		p.mu.Lock()
 		p.streams = append(p.streams, c.Request().Header.Clone())
+		p.urls = append(p.urls, c.Request().URL.String())
 		hold, refuse := p.hold, p.refuse > 0
 		if refuse {
 			p.refuse--
 		}
 		p.mu.Unlock()
-		p.arrived <- struct{}{}
+		select {
+		case p.arrived <- struct{}{}:
+		default: // a wake-up is pending already
+		}
 		if refuse {
 			// A server restarting behind a proxy.
 			return c.JSON(http.StatusServiceUnavailable, map[string]string{"error": "unavailable", "message": "restarting"})
@@ -120,7 +138,7 @@ func serveHTMX(t *testing.T, page string) *hxPage {
 		}
 		return hub.Handler(c)
 	})
-	e.GET("/js/*", echo.WrapHandler(http.StripPrefix("/js/", http.FileServer(http.Dir(modules)))))
+	e.GET("/js/*", echo.WrapHandler(http.StripPrefix("/js/", http.FileServer(http.Dir(js)))))
 	e.GET("/", func(c echo.Context) error {
 		var b strings.Builder
 		if err := tmpl.Execute(&b, map[string]string{"Last": hub.LastEventID(), "Page": server.NewPageID()}); err != nil {

@@ -1,0 +1,245 @@
+//go:build !(js && wasm)
+
+package e2e_test
+
+// A Datastar page in headless Chromium against a real hub, with Datastar's
+// own v1 client: bundles/datastar.js of the Datastar repository at v1.0.2,
+// which the Go module proxy serves as the module
+// github.com/starfederation/datastar (npm has only its betas, of an older
+// wire format). No script of ours runs on the page.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ssevent/ssevent/server"
+)
+
+// datastarVersion is the release of Datastar's client the tests load.
+const datastarVersion = "v1.0.2"
+
+var datastarOnce struct {
+	sync.Mutex
+	dir string
+}
+
+// datastarClient downloads the Datastar repository at datastarVersion
+// through the Go module proxy (or finds it in the module cache), and
+// returns the directory holding its built client, datastar.js.
+func datastarClient(t *testing.T) string {
+	t.Helper()
+	datastarOnce.Lock()
+	defer datastarOnce.Unlock()
+	if datastarOnce.dir != "" {
+		return datastarOnce.dir
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal("go not found on PATH: the Datastar client is fetched with go mod download")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goBin, "mod", "download", "-json", "github.com/starfederation/datastar@"+datastarVersion)
+	// Outside any module, so that no go.mod is looked at or changed.
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var mod struct{ Dir, Error string }
+	if jerr := json.Unmarshal(out, &mod); err != nil || jerr != nil || mod.Dir == "" {
+		t.Fatalf("go mod download github.com/starfederation/datastar@%s: %v %s%s\n"+
+			"the Datastar client comes from the Go module proxy: allow GOPROXY (default https://proxy.golang.org) to be reached once, "+
+			"or fill the module cache with that command", datastarVersion, err, mod.Error, stderr.String())
+	}
+	dir := filepath.Join(mod.Dir, "bundles")
+	head, err := os.ReadFile(filepath.Join(dir, "datastar.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "// Datastar " + datastarVersion; !bytes.HasPrefix(head, []byte(want)) {
+		t.Fatalf("%s/datastar.js does not start with %q", dir, want)
+	}
+	datastarOnce.dir = dir
+	return dir
+}
+
+const datastarPage = `<!doctype html>
+<html><head>
+<script type="module" src="/js/datastar.js"></script>
+</head><body data-signals="{count: 0, who: 'nobody', theme: 'light'}">
+<div id="stream" data-init="@get('/events?channels=news,scores,ui&lastEventId={{.Last}}')"></div>
+<ul id="news"></ul>
+<p id="score">none</p>
+<p id="status"><span>connecting</span></p>
+<p id="toast">toast</p>
+<ol id="log"><li>middle</li></ol>
+<p id="count" data-text="$count"></p>
+<p id="who" data-text="$who + ' / ' + $theme"></p>
+</body></html>`
+
+// TestDatastarPage: a page running Datastar's v1.0.2 client opens the hub's
+// stream with data-init="@get(...)", whose Datastar-Request header alone
+// chooses the Datastar dialect; PatchElements patches several targets
+// with their modes (append, inner, outer by id, prepend, after, remove),
+// SendHTML morphs by id, PatchSignals sets signals the page shows with
+// data-text (OnlyIfMissing leaves a set one alone); a cut stream is
+// reconnected by the client with Last-Event-ID (after the retry: the hub
+// sent) and the hub replays: every item once, in order.
+func TestDatastarPage(t *testing.T) {
+	p := servePage(t, datastarPage, datastarClient(t), server.Config{})
+	first := p.awaitStream(1)
+	if first.Get("Datastar-Request") != "true" {
+		t.Fatalf("Datastar sent no Datastar-Request header: %v", first)
+	}
+	if first.Get("Last-Event-ID") != "" {
+		t.Fatalf("a first stream request with Last-Event-ID: %v", first)
+	}
+	items := `[...document.querySelectorAll('#news li')].map((li) => li.textContent.trim())`
+	again := p.lossless(items, 0, func(i int) {
+		if err := p.hub.PatchElements("news", fmt.Sprintf("<li>\n%d\n</li>", i),
+			server.WithSelector("#news"), server.WithMode(server.PatchAppend)); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.hub.PatchElements("scores", fmt.Sprintf("%d-0", i+1),
+			server.WithSelector("#score"), server.WithMode(server.PatchInner)); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.hub.PatchSignals("scores", map[string]any{"count": i + 1}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if again.Get("Last-Event-ID") == "" {
+		t.Fatalf("the reconnection sent no Last-Event-ID: %v", again)
+	}
+	if again.Get("Datastar-Request") != "true" {
+		t.Fatalf("the reconnection sent no Datastar-Request header: %v", again)
+	}
+	p.wait(`document.querySelector('#count').textContent === '8'`)
+
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Other modes and targets.
+	must(p.hub.SendHTML("ui", `<p id="status"><b>live</b></p>`))
+	must(p.hub.PatchElements("ui", `<li>first</li>`, server.WithSelector("#log"), server.WithMode(server.PatchPrepend)))
+	must(p.hub.PatchElements("ui", `<li>after</li>`, server.WithSelector("#log li:last-child"), server.WithMode(server.PatchAfter)))
+	must(p.hub.PatchElements("ui", "", server.WithSelector("#toast"), server.WithMode(server.PatchRemove)))
+	must(p.hub.PatchSignals("ui", map[string]any{"who": "Zoë <3"}))
+	must(p.hub.PatchSignals("ui", map[string]any{"who": "ignored", "theme": "dark"}, server.OnlyIfMissing()))
+	// A JSON message of the channel: Datastar ignores it.
+	must(p.hub.Send("ui", map[string]string{"text": "not for Datastar"}))
+	must(p.hub.PatchSignals("ui", map[string]any{"count": 100}))
+	p.wait(`document.querySelector('#count').textContent === '100'`)
+	if s := p.eval(`document.querySelector('#status').innerHTML`); s != "<b>live</b>" {
+		t.Fatalf("#status after SendHTML: %q", s)
+	}
+	if s := p.eval(`[...document.querySelectorAll('#log li')].map((li) => li.textContent).join(',')`); s != "first,middle,after" {
+		t.Fatalf("#log: %q", s)
+	}
+	if s := p.eval(`String(document.querySelector('#toast'))`); s != "null" {
+		t.Fatalf("#toast not removed: %s", s)
+	}
+	if s := p.eval(`document.querySelector('#who').textContent`); s != "Zoë <3 / light" {
+		t.Fatalf("#who: %q", s)
+	}
+	if s := p.eval(items + `.join(',')`); s != "0,1,2,3,4,5,6,7" {
+		t.Fatalf("items at the end: %s", s)
+	}
+	if got := p.eval(`document.body.textContent`); strings.Contains(got, "not for Datastar") {
+		t.Fatal("a JSON message reached the page")
+	}
+}
+
+const datastarEndedPage = `<!doctype html>
+<html><head>
+<script>
+window.fetches = []
+document.addEventListener('datastar-fetch', (e) => window.fetches.push(e.detail.type + ' ' + e.detail.el.id))
+</script>
+<script type="module" src="/js/datastar.js"></script>
+</head><body>
+<div id="auto" data-init="@get('/events?channels=a&lastEventId={{.Last}}')"></div>
+<div id="always" data-init="@get('/events?channels=b&lastEventId={{.Last}}', {retry: 'always'})"></div>
+<ul id="a"></ul>
+<ul id="b"></ul>
+</body></html>`
+
+// TestDatastarStreamEndedByServer: when the hub ends a stream (here its
+// Timeout; a slow consumer's or a shutdown's end is the same to the
+// client), Datastar v1.0.2's @get with its default retry: 'auto' does not
+// come back: it retries only after a network error, and ends its action
+// ("finished"). With {retry: 'always'} it reconnects after the retry: the
+// hub sent, with Last-Event-ID, and loses nothing.
+func TestDatastarStreamEndedByServer(t *testing.T) {
+	p := servePage(t, datastarEndedPage, datastarClient(t), server.Config{Timeout: time.Second})
+	p.awaitStream(2)
+	// Hold the reconnection until more is published.
+	hold := make(chan struct{})
+	p.mu.Lock()
+	p.hold = hold
+	p.mu.Unlock()
+	items := func(id string) string {
+		return `[...document.querySelectorAll('#` + id + ` li')].map((li) => li.textContent).join(',')`
+	}
+	send := func(channel string, i int) {
+		t.Helper()
+		if err := p.hub.PatchElements(channel, fmt.Sprintf("<li>%d</li>", i),
+			server.WithSelector("#"+channel), server.WithMode(server.PatchAppend)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("a", 0)
+	send("b", 0)
+	p.wait(items("a") + ` === '0' && ` + items("b") + ` === '0'`)
+
+	// The hub ends both streams after a second: only the one with
+	// retry: 'always' comes back.
+	again := p.awaitStream(3)
+	for i := 1; i <= 3; i++ {
+		send("a", i)
+		send("b", i)
+	}
+	p.mu.Lock()
+	p.hold = nil
+	p.mu.Unlock()
+	close(hold)
+	send("b", 4)
+	p.wait(items("b") + ` === '0,1,2,3,4'`)
+	if again.Get("Last-Event-ID") == "" {
+		t.Fatalf("the reconnection sent no Last-Event-ID: %v", again)
+	}
+	p.wait(`window.fetches.includes('finished auto')`)
+	p.mu.Lock()
+	urls := append([]string(nil), p.urls...)
+	p.mu.Unlock()
+	for i, u := range urls {
+		if i >= 2 && strings.Contains(u, "channels=a&") {
+			t.Fatalf("the default retry reconnected: %v", urls)
+		}
+		if !strings.Contains(u, "datastar=") {
+			t.Fatalf("a stream request without Datastar's signals parameter: %s", u)
+		}
+	}
+	if !strings.Contains(urls[2], "channels=b&") {
+		t.Fatalf("the third stream request is not retry: 'always''s: %v", urls)
+	}
+	if got := p.eval(items("a")); got != "0" {
+		t.Fatalf("#a got %q after its stream ended", got)
+	}
+	if f := p.eval(`window.fetches.join(',')`); strings.Contains(f, "finished always") {
+		t.Fatalf("retry: 'always' gave up: %s", f)
+	}
+}
