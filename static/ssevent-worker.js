@@ -16,7 +16,7 @@
 
   function plainError(e) {
     if (!e) return e;
-    return { message: String(e.message || e), code: e.code || 'error', status: e.status, rejected: e.rejected };
+    return { message: String(e.message || e), code: e.code || 'error', status: e.status, rejected: e.rejected, retryAfter: e.retryAfter };
   }
 
   // load starts the Go program once; a failure is not kept, the next

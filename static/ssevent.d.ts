@@ -252,6 +252,8 @@ export interface SSEventError extends Error {
   status?: number;
   /** Refused channels (code "rejected"); the others were applied. */
   rejected?: Rejection[];
+  /** ms the client waits before its next attempt, from the server's Retry-After (a 503 or 429). */
+  retryAfter?: number;
 }
 
 /** Result of subscribe and unsubscribe. */

@@ -244,7 +244,7 @@
 
   function rebuildError(e) {
     if (!e) return e;
-    return sseventError(String(e.message).replace(/^ssevent: /, ''), e.code || 'error', { status: e.status, rejected: e.rejected });
+    return sseventError(String(e.message).replace(/^ssevent: /, ''), e.code || 'error', { status: e.status, rejected: e.rejected, retryAfter: e.retryAfter });
   }
 
   // workerLink connects the page to the shared worker once per worker URL.

@@ -53,6 +53,10 @@ func TestBrowserSharedTimeoutsAndAbort(t *testing.T) {
 		}
 		return hub.Handler(c)
 	})
+	e.GET("/down", func(c echo.Context) error {
+		c.Response().Header().Set("Retry-After", "1")
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"error": "unavailable", "message": "down for a moment"})
+	})
 	e.GET("/ssevent/*", echo.WrapHandler(http.StripPrefix("/ssevent/", static.Handler())))
 	e.GET("/shim.html", func(c echo.Context) error { return c.HTML(200, sharedPage) })
 	srv := httptest.NewServer(e)
@@ -98,5 +102,13 @@ func TestBrowserSharedTimeoutsAndAbort(t *testing.T) {
 })`)
 	if got != "connect_timeout 0" {
 		t.Errorf("a stream never answered: %q, want connect_timeout while still connecting", got)
+	}
+	// A 503 with Retry-After: the error crosses from the worker whole.
+	got = eval[string](p, `new Promise((resolve) => {
+  const c = SSEvent.connect('/down', { shared: true });
+  c.on('error', ({ error: e }) => { resolve([e.name, e.code, e.status, e.retryAfter].join(' ')); c.close(); });
+})`)
+	if got != "SSEventError unavailable 503 1000" {
+		t.Errorf("a 503 with Retry-After: 1 gave the error %q", got)
 	}
 }

@@ -47,7 +47,7 @@ client.on<Notification>('alert', ({ data }) => {
 });
 
 client.on('open', () => {});
-client.on('error', ({ error }) => console.log(error.code, error.status));
+client.on('error', ({ error }) => console.log(error.code, error.status, error.retryAfter ?? 0));
 client.on('reconnecting', ({ attempt, delay }) => console.log(attempt * delay));
 client.on('reconnect', ({ data }) => {
   const ms: number = data.retry;
