@@ -57,6 +57,7 @@ func TestBrowserSharedTimeoutsAndAbort(t *testing.T) {
 		c.Response().Header().Set("Retry-After", "1")
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"error": "unavailable", "message": "down for a moment"})
 	})
+	e.GET("/stop", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
 	e.GET("/ssevent/*", echo.WrapHandler(http.StripPrefix("/ssevent/", static.Handler())))
 	e.GET("/shim.html", func(c echo.Context) error { return c.HTML(200, sharedPage) })
 	srv := httptest.NewServer(e)
@@ -110,5 +111,16 @@ func TestBrowserSharedTimeoutsAndAbort(t *testing.T) {
 })`)
 	if got != "SSEventError unavailable 503 1000" {
 		t.Errorf("a 503 with Retry-After: 1 gave the error %q", got)
+	}
+	// 204 stops the shared client for good: its views are closed, and a
+	// later connect starts a new one (which stops too).
+	for i := 0; i < 2; i++ {
+		got = eval[string](p, `new Promise((resolve) => {
+  const c = SSEvent.connect('/stop', { shared: true });
+  c.on('error', ({ error: e }) => setTimeout(() => resolve(e.code + ' ' + c.getReadyState())));
+})`)
+		if got != "stopped 2" {
+			t.Errorf("connect %d to a 204: %q, want stopped and closed", i+1, got)
+		}
 	}
 }
