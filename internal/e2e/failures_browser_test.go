@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/labstack/echo/v4"
 
 	"github.com/ssevent/ssevent/internal/e2e/browsertest"
 	"github.com/ssevent/ssevent/internal/netcut"
@@ -460,4 +461,59 @@ func TestBrowserBridgeInWorker(t *testing.T) {
 	if bad := p.events(`e.type === 'worker error' || e.type === 'error'`); len(bad) != 0 {
 		t.Fatalf("errors in the worker: %+v", bad)
 	}
+}
+
+// Through the shim: 204 stops the client (code stopped, readyState 2) and
+// no further GET reaches the server.
+func TestBrowserShimNoContentStops(t *testing.T) {
+	eachSharing(t, func(t *testing.T, shared bool) {
+		opts := map[string]any{"shared": shared, "reconnectDelay": 20}
+		log := &reqLog{}
+		h := log.wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		p := serve(t, "shim", echo.WrapHandler(h), func() {}, opts)
+		p.waitEvent(`e.type === 'error' && e.code === 'stopped'`)
+		p.wait(`app.state(0) === 2`)
+		time.Sleep(400 * time.Millisecond) // twenty backoff periods: nothing more is asked
+		if n := len(log.of("GET")); n != 1 {
+			t.Fatalf("%d GETs, want 1", n)
+		}
+	})
+}
+
+// Through the shim: a 503 with Retry-After: 1 makes the next attempt wait
+// at least that second (server-side times), reported with the server's
+// code and the delay.
+func TestBrowserShimRetryAfter(t *testing.T) {
+	eachSharing(t, func(t *testing.T, shared bool) {
+		opts := map[string]any{"shared": shared, "reconnectDelay": 20}
+		_, hub := hubHandler(t, server.Config{})
+		var n atomic.Int32
+		log := &reqLog{}
+		h := log.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && n.Add(1) == 1 {
+				w.Header().Set("Retry-After", "1")
+				refuseJSON(w, http.StatusServiceUnavailable, "unavailable")
+				return
+			}
+			hub.ServeHTTP(w, r)
+		}))
+		p := serve(t, "shim", echo.WrapHandler(h), func() {}, opts)
+		p.connected(0, 1)
+		errs := p.events(`e.type === 'error'`)
+		if len(errs) != 1 || errs[0].Code != "unavailable" || errs[0].Status != 503 {
+			t.Fatalf("errors %+v", errs)
+		}
+		if rc := p.events(`e.type === 'reconnecting'`); len(rc) != 1 || rc[0].Delay != 1000 {
+			t.Fatalf("reconnecting %+v", rc)
+		}
+		gets := log.of("GET")
+		if len(gets) != 2 {
+			t.Fatalf("%d GETs, want 2", len(gets))
+		}
+		if waited := gets[1].at.Sub(gets[0].at); waited < time.Second || waited > 10*time.Second {
+			t.Fatalf("second GET %v after the first, want at least 1 s", waited)
+		}
+	})
 }
