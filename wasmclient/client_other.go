@@ -67,12 +67,18 @@ func (c *Client) Subscribe(channels ...string) error { return ErrUnsupported }
 // waits for its answer. See Subscribe.
 func (c *Client) Unsubscribe(channels ...string) error { return ErrUnsupported }
 
-// SubscribeContext is Subscribe with a context bounding the wait.
+// SubscribeContext is Subscribe with a context bounding the call: when ctx
+// is canceled the call returns an error wrapping ErrAborted and
+// context.Canceled; when its deadline passes, or Options.RequestTimeout
+// when ctx has no deadline, one wrapping ErrTimeout and
+// context.DeadlineExceeded. The request in flight is then aborted; the
+// server may have applied it.
 func (c *Client) SubscribeContext(ctx context.Context, channels ...string) error {
 	return ErrUnsupported
 }
 
-// UnsubscribeContext is Unsubscribe with a context bounding the wait.
+// UnsubscribeContext is Unsubscribe with a context bounding the call. See
+// SubscribeContext.
 func (c *Client) UnsubscribeContext(ctx context.Context, channels ...string) error {
 	return ErrUnsupported
 }

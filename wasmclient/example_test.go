@@ -76,3 +76,31 @@ func ExampleBackoff() {
 	// 4 8s 100ms 4.05s
 	// 5 10s 100ms 5.05s
 }
+
+// Nothing waits for ever: a stream request unanswered within
+// ConnectTimeout is abandoned and retried, and each Subscribe is bounded
+// by RequestTimeout, or by the deadline of its ctx, and ends when its ctx
+// is canceled.
+func ExampleClient_SubscribeContext() {
+	c := wasmclient.Connect("/events", wasmclient.Options{
+		ConnectTimeout: 5 * time.Second,
+		RequestTimeout: 5 * time.Second,
+	})
+	defer c.Close()
+	c.On(wasmclient.EventError, func(ev wasmclient.Event) {
+		if errors.Is(ev.Err, wasmclient.ErrConnectTimeout) {
+			println("no answer yet; trying again")
+		}
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // replaces RequestTimeout
+	defer cancel()
+	switch err := c.SubscribeContext(ctx, "reports"); {
+	case errors.Is(err, wasmclient.ErrTimeout):
+		println("no answer within 30 s; the hub may still have applied it")
+	case errors.Is(err, wasmclient.ErrAborted):
+		println("canceled")
+	case err != nil:
+		println(err.Error())
+	}
+}
