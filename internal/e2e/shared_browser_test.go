@@ -32,8 +32,10 @@ import (
 )
 
 // sharedPage is the shim's test page where options.noPagehide hides the
-// pagehide event from the shim, as a tab that dies without one would.
-var sharedPage = strings.Replace(shimPage, "if (opts.shared === undefined) opts.shared = false;\n", `if (opts.noPagehide) {
+// pagehide event from the shim, as a tab that dies without one would, and
+// options.noSharedWorker hides SharedWorker, as Chrome for Android does.
+var sharedPage = strings.Replace(shimPage, "if (opts.shared === undefined) opts.shared = false;\n", `if (opts.noSharedWorker) window.SharedWorker = undefined;
+if (opts.noPagehide) {
   const add = window.addEventListener;
   window.addEventListener = function (type, ...rest) { if (type !== 'pagehide') add.call(this, type, ...rest); };
 }
@@ -299,8 +301,13 @@ func TestBrowserSharedClientsOfOnePage(t *testing.T) {
 	if c := r.connected(0, 1); c == a {
 		t.Fatal("a client with shared: false joined the shared stream")
 	}
-	if n := s.hub.ClientCount(); n != 3 {
-		t.Fatalf("the hub has %d streams, want 3 (one shared, two in pages)", n)
+	// Without SharedWorker, a stream per page.
+	u := s.open(map[string]any{"shared": true, "noSharedWorker": true})
+	if c := u.connected(0, 1); c == a {
+		t.Fatal("a client without SharedWorker joined the shared stream")
+	}
+	if n := s.hub.ClientCount(); n != 4 {
+		t.Fatalf("the hub has %d streams, want 4 (one shared, three in pages)", n)
 	}
 }
 
