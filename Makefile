@@ -98,21 +98,54 @@ bench: ## Go benchmarks (encoders, Send fan-out, churn, POST) and a short load r
 	bin/ssevent-bench -n 2000 -m 100 -size 256 -rate 10 -impl bare
 
 # The demo lives in the cmd module; it runs from the repository's root,
-# where its default -wasm path (DEMO_WASM) points.
+# where its default -wasm, -htmx and -datastar paths point.
 DEMO_WASM := cmd/ssevent-demo/web/app.wasm
 REDIS_URL ?= redis://127.0.0.1:6379/0
+# The clients of the demo's htmx and Datastar pages, served by the demo
+# itself: htmx.org and htmx-ext-sse from npm, pinned by the browser tests'
+# lock file; Datastar's v1 client (not on npm) from its Go module, copied
+# to bin/datastar.
+HYPERMEDIA_NPM := internal/e2e/testdata/hypermedia
+DATASTAR_MOD   := github.com/starfederation/datastar@v1.0.2
 
 .PHONY: run
-run: wasm demo-wasm ## Build every wasm and start the demo on http://127.0.0.1:8080 (SSEVENT_ADDR, REDIS_URL).
+run: wasm demo-wasm demo-js ## Build every wasm, fetch the pages' clients, start the demo on http://127.0.0.1:8080 (SSEVENT_ADDR, REDIS_URL).
 	cd cmd && $(GO) build -o ../bin/ssevent-demo ./ssevent-demo
 	bin/ssevent-demo
+
+# A client that cannot be fetched is reported and the demo starts anyway:
+# its page says it cannot work.
+.PHONY: demo-js
+demo-js: ## Fetch the demo pages' clients: htmx (npm ci) and Datastar v1.0.2 (go mod download, into bin/datastar).
+	@if [ -f $(HYPERMEDIA_NPM)/node_modules/htmx.org/dist/htmx.min.js ] && [ -f $(HYPERMEDIA_NPM)/node_modules/htmx-ext-sse/dist/sse.min.js ]; then \
+	  echo "htmx: $(HYPERMEDIA_NPM)/node_modules"; \
+	elif ! command -v npm >/dev/null 2>&1; then \
+	  echo "htmx: npm not found (apt-get install npm): the demo's htmx page will not work" >&2; \
+	elif (cd $(HYPERMEDIA_NPM) && npm ci --no-audit --no-fund --loglevel=error); then \
+	  echo "htmx: installed in $(HYPERMEDIA_NPM)/node_modules"; \
+	else \
+	  echo "htmx: npm ci in $(HYPERMEDIA_NPM) failed: the demo's htmx page will not work" >&2; \
+	fi
+	@mkdir -p bin; \
+	out=$$(cd "$${TMPDIR:-/tmp}" && GOFLAGS=-mod=mod $(GO) mod download -json $(DATASTAR_MOD) 2>&1); \
+	dir=$$(printf '%s\n' "$$out" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	if [ -n "$$dir" ] && [ -f "$$dir/bundles/datastar.js" ] && mkdir -p bin/datastar && cp -f "$$dir/bundles/datastar.js" bin/datastar/ && chmod 644 bin/datastar/datastar.js; then \
+	  echo "Datastar: bin/datastar/datastar.js ($(DATASTAR_MOD), from the Go module proxy)"; \
+	else \
+	  printf '%s\n' "$$out" | sed -n 's/^[[:space:]]*"Error": /  /p' >&2; \
+	  if [ -f bin/datastar/datastar.js ]; then \
+	    echo "Datastar: go mod download $(DATASTAR_MOD) failed: keeping bin/datastar/datastar.js, fetched before" >&2; \
+	  else \
+	    echo "Datastar: go mod download $(DATASTAR_MOD) failed (the Go module proxy is needed once): the demo's Datastar page will not work" >&2; \
+	  fi; \
+	fi
 
 .PHONY: demo-wasm
 demo-wasm: ## Build the demo's go-app frontend into cmd/ssevent-demo/web/app.wasm (not committed).
 	cd cmd && $(WASM_ENV) $(GO) build -trimpath -ldflags='-s -w' -o ../$(DEMO_WASM) ./ssevent-demo
 
 .PHONY: demo-redis
-demo-redis: wasm demo-wasm ## Two demos, :8080 and :8081, sharing one hub on a running Redis (REDIS_URL).
+demo-redis: wasm demo-wasm demo-js ## Two demos, :8080 and :8081, sharing one hub on a running Redis (REDIS_URL).
 	cd cmd && $(GO) build -o ../bin/ssevent-demo ./ssevent-demo
 	bin/ssevent-demo -addr 127.0.0.1:8081 -redis '$(REDIS_URL)' & pid=$$!; trap 'kill $$pid 2>/dev/null' EXIT INT TERM; \
 	bin/ssevent-demo -addr 127.0.0.1:8080 -redis '$(REDIS_URL)'

@@ -16,7 +16,9 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"html/template"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -38,14 +40,26 @@ const pagePrefix = "html:"
 // show.
 var pageChannels = []string{"news", "chat"}
 
-// CDN addresses of the page clients, for a demo run without
-// config.HTMXDir. Datastar v1's client is not on npm (only its betas, of an
-// older wire format), so the Datastar page always loads it from Datastar's
-// CDN (release v1.0.2).
+// Where the pages load their clients from: the demo serves them from
+// local files (config.HTMXDir, config.DatastarDir), never from a CDN.
 const (
-	cdnHTMX     = "https://cdn.jsdelivr.net/npm/htmx.org@2.0.11/dist/htmx.min.js"
-	cdnHTMXSSE  = "https://cdn.jsdelivr.net/npm/htmx-ext-sse@2.2.4/dist/sse.min.js"
-	cdnDatastar = "https://cdn.jsdelivr.net/gh/starfederation/datastar@v1.0.2/bundles/datastar.js"
+	htmxPath     = "/hx/htmx.org/dist/htmx.min.js"
+	htmxSSEPath  = "/hx/htmx-ext-sse/dist/sse.min.js"
+	datastarPath = "/ds/datastar.js"
+)
+
+// datastarModule is the Go module whose bundles/datastar.js is the
+// Datastar page's client: Datastar v1's client is not on npm (only its
+// betas, of an older wire format), but the Go module proxy serves the
+// Datastar repository with its built client.
+const datastarModule = "github.com/starfederation/datastar@v1.0.2"
+
+// How to get each page's client, for the log and the page.
+const (
+	htmxMissing = "htmx is not installed here, so this page cannot work: run `make run`, " +
+		"or `npm ci` in internal/e2e/testdata/hypermedia and start the demo with -htmx internal/e2e/testdata/hypermedia/node_modules."
+	datastarMissing = "Datastar's client is not installed here, so this page cannot work: run `make run`, " +
+		"or `GOFLAGS=-mod=mod go mod download -json " + datastarModule + "` and start the demo with -datastar <its Dir>/bundles."
 )
 
 // feedItem is one message as the pages show it.
@@ -92,29 +106,64 @@ func (d *demo) pageClock(done <-chan struct{}) {
 	}
 }
 
-// hypermediaRoutes registers the pages, their publishing endpoint and, when
-// config.HTMXDir holds them, the htmx files.
+// hypermediaRoutes registers the pages, their publishing endpoint and the
+// clients they load, from config.HTMXDir and config.DatastarDir. A client
+// missing there is logged, and its page says so.
 func (d *demo) hypermediaRoutes(e *echo.Echo) {
 	e.GET("/htmx.html", func(c echo.Context) error { return d.servePage(c, htmxPage) })
 	e.GET("/datastar.html", func(c echo.Context) error { return d.servePage(c, datastarPage) })
 	e.POST("/pages/publish", d.pagePublish)
-	if dir := d.cfg.HTMXDir; dir != "" {
-		if _, err := os.Stat(filepath.Join(dir, "htmx.org", "dist", "htmx.min.js")); err == nil {
-			e.GET("/hx/*", echo.WrapHandler(http.StripPrefix("/hx/", http.FileServer(http.Dir(dir)))))
-			return
-		}
-		d.log.Info("htmx is not installed here; the htmx page loads it from its CDN", "dir", dir)
+	if dir := d.cfg.HTMXDir; dir != "" && fileExists(filepath.Join(dir, "htmx.org", "dist", "htmx.min.js")) &&
+		fileExists(filepath.Join(dir, "htmx-ext-sse", "dist", "sse.min.js")) {
+		e.GET("/hx/*", echo.WrapHandler(http.StripPrefix("/hx/", http.FileServer(http.Dir(dir)))))
+	} else {
+		d.log.Warn("the htmx page will not work: htmx.org and htmx-ext-sse are not in its -htmx directory",
+			"dir", dir, "fix", "run `make run`, or npm ci in internal/e2e/testdata/hypermedia")
 		d.cfg.HTMXDir = ""
 	}
+	file := filepath.Join(d.cfg.DatastarDir, "datastar.js")
+	head, err := readHead(file, 64)
+	switch {
+	case d.cfg.DatastarDir == "" || err != nil:
+		d.log.Warn("the Datastar page will not work: its -datastar directory holds no datastar.js",
+			"dir", d.cfg.DatastarDir, "fix", "run `make run`, or GOFLAGS=-mod=mod go mod download -json "+datastarModule+
+				" and pass -datastar <its Dir>/bundles")
+		d.cfg.DatastarDir = ""
+	default:
+		if !strings.HasPrefix(head, "// Datastar v1.") {
+			d.log.Warn("the Datastar page is made for Datastar v1: this datastar.js may read its events otherwise",
+				"file", file, "head", strings.SplitN(head, "\n", 2)[0])
+		}
+		e.GET(datastarPath, func(c echo.Context) error { return c.File(file) })
+	}
+}
+
+func fileExists(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir()
+}
+
+// readHead returns the first n bytes of a file, or fewer.
+func readHead(path string, n int) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	m, err := io.ReadFull(f, b)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return "", err
+	}
+	return string(b[:m]), nil
 }
 
 // pageData is what the page templates are given.
 type pageData struct {
 	Channels []string
 	Stream   string // the stream's URL, with the hub's position
-	HTMX     string
-	HTMXSSE  string
-	Datastar string
+	// Missing, when set, says why the page's client is not there.
+	Missing string
 }
 
 func (d *demo) servePage(c echo.Context, page *template.Template) error {
@@ -122,9 +171,12 @@ func (d *demo) servePage(c echo.Context, page *template.Template) error {
 	for _, ch := range pageChannels {
 		chs = append(chs, pagePrefix+ch)
 	}
-	data := pageData{Channels: pageChannels, HTMX: cdnHTMX, HTMXSSE: cdnHTMXSSE, Datastar: cdnDatastar}
-	if d.cfg.HTMXDir != "" {
-		data.HTMX, data.HTMXSSE = "/hx/htmx.org/dist/htmx.min.js", "/hx/htmx-ext-sse/dist/sse.min.js"
+	data := pageData{Channels: pageChannels}
+	switch {
+	case page == htmxPage && d.cfg.HTMXDir == "":
+		data.Missing = htmxMissing
+	case page == datastarPage && d.cfg.DatastarDir == "":
+		data.Missing = datastarMissing
 	}
 	// The hub's position now: the stream replays whatever is published
 	// between this rendering and its opening.
@@ -199,8 +251,8 @@ var htmxPage = template.Must(template.New("htmx").Parse(`<!doctype html>
 <link rel="icon" href="/web/icon.svg">
 <link rel="stylesheet" href="/web/demo.css">
 <meta name="htmx-config" content='` + htmxConfig + `'>
-<script src="{{.HTMX}}"></script>
-<script src="{{.HTMXSSE}}"></script>
+{{if not .Missing}}<script src="` + htmxPath + `"></script>
+<script src="` + htmxSSEPath + `"></script>{{end}}
 </head>
 <body>
 <div class="page" hx-ext="sse" sse-connect="{{.Stream}}">
@@ -224,6 +276,7 @@ var htmxPage = template.Must(template.New("htmx").Parse(`<!doctype html>
         <button id="pub-btn" type="submit">Send</button>
       </form>
     </section>
+    {{with .Missing}}<p id="missing" class="notice bad">{{.}}</p>{{end}}
     <p id="notice" class="notice empty"></p>
     <section class="card wide" id="feeds">
       <h2>Messages</h2>
@@ -244,10 +297,10 @@ var datastarPage = template.Must(template.New("datastar").Parse(`<!doctype html>
 <title>ssevent demo (Datastar)</title>
 <link rel="icon" href="/web/icon.svg">
 <link rel="stylesheet" href="/web/demo.css">
-<script type="module" src="{{.Datastar}}"></script>
+{{if not .Missing}}<script type="module" src="` + datastarPath + `"></script>{{end}}
 </head>
 <body>
-<div class="page" data-init="@get('{{.Stream}}', {openWhenHidden: true})">
+<div class="page" data-init="@get('{{.Stream}}', {openWhenHidden: true, retry: 'always'})">
   <header class="top">
     <h1>ssevent demo</h1>
     <span class="kind">Datastar v1 · no script of ours</span>
@@ -268,6 +321,7 @@ var datastarPage = template.Must(template.New("datastar").Parse(`<!doctype html>
         <button id="pub-btn" type="submit">Send</button>
       </form>
     </section>
+    {{with .Missing}}<p id="missing" class="notice bad">{{.}}</p>{{end}}
     <p id="notice" class="notice empty"></p>
     <section class="card wide" id="feeds">
       <h2>Messages</h2>

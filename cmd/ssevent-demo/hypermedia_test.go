@@ -82,12 +82,13 @@ func TestBrowserHTMXPage(t *testing.T) {
 }
 
 // TestHypermediaPages: both pages render their stream's URL with the
-// hub's position; the htmx page loads htmx from the CDN when it is not
-// installed; a Datastar client of the page companion gets every message
-// as a patch appending it to the channel's feed; the publishing endpoint
-// answers Datastar with a patch event.
+// hub's position; a page whose client is not installed loads nothing from
+// elsewhere and says how to install it; a Datastar client of the page
+// companion gets every message as a patch appending it to the channel's
+// feed; the publishing endpoint answers Datastar with a patch event.
 func TestHypermediaPages(t *testing.T) {
-	d := start(t, "127.0.0.1:0", config{HTMXDir: filepath.Join(t.TempDir(), "none")})
+	none := filepath.Join(t.TempDir(), "none")
+	d := start(t, "127.0.0.1:0", config{HTMXDir: none, DatastarDir: none})
 	get := func(path string) string {
 		t.Helper()
 		resp, err := http.Get(d.url + path)
@@ -99,11 +100,15 @@ func TestHypermediaPages(t *testing.T) {
 		return string(b)
 	}
 	page := get("/htmx.html")
-	assert.Contains(t, page, cdnHTMX)
+	assert.Contains(t, page, `<p id="missing" class="notice bad">htmx is not installed here, so this page cannot work`)
+	assert.NotContains(t, page, "<script")
+	assert.NotContains(t, page, "//cdn")
 	assert.Contains(t, page, `sse-connect="/events?channels=html:clock,html:news,html:chat&amp;lastEventId=`)
 	assert.Regexp(t, `&amp;page=[A-Za-z0-9_-]{22}&amp;format=htmx2"`, page)
 	page = get("/datastar.html")
-	assert.Contains(t, page, cdnDatastar)
+	assert.Contains(t, page, `<p id="missing" class="notice bad">Datastar&#39;s client is not installed here, so this page cannot work`)
+	assert.NotContains(t, page, "<script")
+	assert.NotContains(t, page, "//cdn")
 	assert.Contains(t, page, `data-init="@get('/events?channels=html:clock,html:news,html:chat&amp;lastEventId=`)
 
 	s := ssetest.Open(t, d.url+"/events?channels=html:news", http.Header{"Datastar-Request": {"true"}}, nil)

@@ -18,8 +18,13 @@
 //	-addr   listen address, default 127.0.0.1:8080 ($SSEVENT_ADDR)
 //	-redis  Redis URL; demos given the same one share one hub ($REDIS_URL)
 //	-wasm   the go-app program, default cmd/ssevent-demo/web/app.wasm from the repository's root ($SSEVENT_WASM)
-//	-htmx   node_modules holding htmx.org and htmx-ext-sse, default internal/e2e/testdata/hypermedia/node_modules
-//	        (npm ci there installs them); without them the htmx page loads htmx from its CDN ($SSEVENT_HTMX)
+//	-htmx      node_modules holding htmx.org and htmx-ext-sse, default internal/e2e/testdata/hypermedia/node_modules
+//	           (npm ci there installs them) ($SSEVENT_HTMX)
+//	-datastar  the directory holding Datastar's client datastar.js, default bin/datastar, where make run copies
+//	           bundles/datastar.js of the Go module github.com/starfederation/datastar@v1.0.2 ($SSEVENT_DATASTAR)
+//
+// The pages load their clients from the demo itself, never from a CDN; a
+// page whose client is missing says so, and the demo logs how to get it.
 //
 // The same main package is built twice: for the browser (main_wasm.go, the
 // go-app components) and for the server (this file and server.go, kept out
@@ -43,10 +48,11 @@ func main() {
 	redisURL := flag.String("redis", os.Getenv("REDIS_URL"), "Redis URL, e.g. redis://127.0.0.1:6379/0: demos on the same Redis share one hub ($REDIS_URL)")
 	wasm := flag.String("wasm", envOr("SSEVENT_WASM", "cmd/ssevent-demo/web/app.wasm"), "the go-app program built by make demo-wasm ($SSEVENT_WASM)")
 	htmx := flag.String("htmx", envOr("SSEVENT_HTMX", "internal/e2e/testdata/hypermedia/node_modules"), "node_modules holding htmx.org and htmx-ext-sse for the htmx page ($SSEVENT_HTMX)")
+	datastar := flag.String("datastar", envOr("SSEVENT_DATASTAR", "bin/datastar"), "directory holding Datastar's client datastar.js for the Datastar page ($SSEVENT_DATASTAR)")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	d, err := newDemo(config{RedisURL: *redisURL, WasmPath: *wasm, Logger: log, HTMXDir: *htmx})
+	d, err := newDemo(config{RedisURL: *redisURL, WasmPath: *wasm, Logger: log, HTMXDir: *htmx, DatastarDir: *datastar})
 	if err != nil {
 		log.Error("ssevent-demo", "err", err)
 		os.Exit(1)

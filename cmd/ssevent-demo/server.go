@@ -70,8 +70,14 @@ type config struct {
 	Broker server.Broker
 	// HTMXDir is a node_modules directory holding htmx.org and
 	// htmx-ext-sse, served to the htmx page under /hx/; without them
-	// there, the page loads htmx from its CDN.
+	// there, the page says it cannot work and how to install them.
 	HTMXDir string
+	// DatastarDir is a directory holding Datastar's v1 client,
+	// datastar.js (bundles/ of the Go module
+	// github.com/starfederation/datastar@v1.0.2), served to the Datastar
+	// page at /ds/datastar.js; without it, the page says it cannot work
+	// and how to get it.
+	DatastarDir string
 }
 
 // demo is the demo application: a hub, its endpoints and the two pages.
