@@ -243,3 +243,52 @@ func TestDatastarStreamEndedByServer(t *testing.T) {
 		t.Fatalf("retry: 'always' gave up: %s", f)
 	}
 }
+
+// TestDatastarHiddenPage: Datastar's @get closes its stream while the page
+// is hidden (its openWhenHidden is false by default for GET) and, when the
+// page is shown again, opens it anew with the Last-Event-ID it had: what
+// was published meanwhile is replayed, each item once. The test makes the
+// page hidden and visible by overriding document.hidden and dispatching
+// visibilitychange, which is what Datastar listens to.
+func TestDatastarHiddenPage(t *testing.T) {
+	ended := make(chan server.DisconnectReason, 4)
+	p := servePage(t, datastarPage, datastarClient(t), server.Config{
+		OnDisconnect: func(_ string, reason server.DisconnectReason) { ended <- reason },
+	})
+	p.awaitStream(1)
+	items := `[...document.querySelectorAll('#news li')].map((li) => li.textContent).join(',')`
+	send := func(i int) {
+		t.Helper()
+		if err := p.hub.PatchElements("news", fmt.Sprintf("<li>%d</li>", i),
+			server.WithSelector("#news"), server.WithMode(server.PatchAppend)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(0)
+	p.wait(items + ` === '0'`)
+
+	p.eval(`window.fakeHidden = true;
+Object.defineProperty(document, 'hidden', {configurable: true, get: () => window.fakeHidden});
+document.dispatchEvent(new Event('visibilitychange')); 'hidden'`)
+	select {
+	case reason := <-ended:
+		if reason != server.DisconnectClientGone {
+			t.Fatalf("the stream ended with %s", reason)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the hidden page kept its stream")
+	}
+	for i := 1; i <= 3; i++ {
+		send(i)
+	}
+	if got := p.eval(items); got != "0" {
+		t.Fatalf("the hidden page got %q", got)
+	}
+	p.eval(`window.fakeHidden = false; document.dispatchEvent(new Event('visibilitychange')); 'shown'`)
+	again := p.awaitStream(2)
+	if again.Get("Last-Event-ID") == "" {
+		t.Fatalf("the stream opened again without Last-Event-ID: %v", again)
+	}
+	send(4)
+	p.wait(items + ` === '0,1,2,3,4'`)
+}
