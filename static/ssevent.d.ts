@@ -23,8 +23,8 @@ export interface ConnectOptions {
   /** Cap of the backoff, in ms. Default 30000. */
   maxReconnectDelay?: number;
   /**
-   * Headers sent with every request (e.g. Authorization); when set, the
-   * stream is read with fetch. A function is called before every request;
+   * Headers sent with every request (e.g. Authorization), the stream's
+   * included. A function is called before every request;
    * after a 401 or 403 it is called once more and the request tried again
    * before the client gives up.
    */
