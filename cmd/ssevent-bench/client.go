@@ -3,10 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/http/httputil"
 	"strconv"
 	"sync"
@@ -17,8 +21,10 @@ import (
 // client is one SSE connection read by a goroutine with small buffers and a
 // hand-rolled parser of the few lines the benchmark needs.
 type client struct {
-	conn net.Conn
-	m    int // events expected
+	// stop makes the reader return (its error is then ignored); close
+	// releases the connection.
+	stop, close func()
+	m           int // events expected
 
 	got     int
 	seen    []uint64 // bitmap of sequence numbers received
@@ -43,18 +49,107 @@ type counters struct {
 
 var errStatus = errors.New("unexpected response")
 
-// dial opens the stream and reads the response head.
-func dial(addr, channel string, m int) (*client, *bufio.Reader, error) {
-	conn, err := net.Dial("tcp", addr)
+// dialer opens the benchmark's streams over one protocol.
+type dialer struct {
+	addr  string // host:port of the server
+	proto string // http1, tls, h2 or h2c
+	tls   *tls.Config
+	// sources are the loopback addresses connections are made from, in
+	// turn (one address has only the ephemeral port range); none: the
+	// system's choice.
+	sources []net.IP
+	next    atomic.Uint64
+	// h2 is the HTTP/2 client of the h2 and h2c protocols: streams share
+	// its connections, as a browser's do.
+	h2    *http.Client
+	pause time.Duration // the reader's pause between reads
+}
+
+// newDialer returns a dialer for proto; roots trusts the server's
+// certificate.
+func newDialer(addr, proto string, roots *x509.CertPool, sources int, pause time.Duration) *dialer {
+	d := &dialer{addr: addr, proto: proto, pause: pause}
+	for i := range sources {
+		d.sources = append(d.sources, net.IPv4(127, 0, byte((i+2)>>8), byte((i+2)&0xff)))
+	}
+	if roots != nil {
+		d.tls = &tls.Config{RootCAs: roots, ServerName: "localhost", NextProtos: []string{"http/1.1"}}
+	}
+	switch proto {
+	case "h2", "h2c":
+		tr := &http.Transport{DialContext: d.dialContext, TLSClientConfig: d.tls, MaxIdleConnsPerHost: 1024}
+		tr.Protocols = new(http.Protocols)
+		if proto == "h2" {
+			tr.TLSClientConfig = d.tls.Clone()
+			tr.TLSClientConfig.NextProtos = []string{"h2"}
+			tr.Protocols.SetHTTP2(true)
+		} else {
+			tr.Protocols.SetUnencryptedHTTP2(true)
+		}
+		d.h2 = &http.Client{Transport: tr}
+	}
+	return d
+}
+
+func (d *dialer) dialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var nd net.Dialer
+	if len(d.sources) > 0 {
+		nd.LocalAddr = &net.TCPAddr{IP: d.sources[d.next.Add(1)%uint64(len(d.sources))]}
+	}
+	return nd.DialContext(ctx, network, addr)
+}
+
+// scheme is the URL scheme of the server.
+func (d *dialer) scheme() string {
+	if d.tls != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// pauser pauses before every read but the first, as a client busy with
+// other work between its reads would.
+type pauser struct {
+	r    io.Reader
+	d    time.Duration
+	wait bool
+}
+
+func (p *pauser) Read(b []byte) (int, error) {
+	if p.wait {
+		time.Sleep(p.d)
+	}
+	p.wait = true
+	return p.r.Read(b)
+}
+
+// dial opens the stream to path and reads the response head.
+func (d *dialer) dial(path string, m int) (*client, *bufio.Reader, error) {
+	if d.h2 != nil {
+		return d.dialH2(path, m)
+	}
+	conn, err := d.dialContext(context.Background(), "tcp", d.addr)
 	if err != nil {
 		return nil, nil, err
 	}
-	req := "GET /events?channels=" + channel + " HTTP/1.1\r\nHost: " + addr + "\r\nAccept: text/event-stream\r\n\r\n"
+	if d.tls != nil {
+		tc := tls.Client(conn, d.tls)
+		if err := tc.Handshake(); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+		conn = tc
+	}
+	req := "GET " + path + " HTTP/1.1\r\nHost: " + d.addr + "\r\nAccept: text/event-stream\r\n\r\n"
 	if _, err := io.WriteString(conn, req); err != nil {
 		conn.Close()
 		return nil, nil, err
 	}
-	br := bufio.NewReaderSize(conn, 32<<10) // the server writes up to 64 KiB at once
+	var r io.Reader = conn
+	if d.pause > 0 {
+		r = &pauser{r: conn, d: d.pause}
+	}
+	br := bufio.NewReaderSize(r, 32<<10) // the server writes up to 64 KiB at once
 	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	status, err := br.ReadSlice('\n')
 	if err != nil {
@@ -86,8 +181,39 @@ func dial(addr, channel string, m int) (*client, *bufio.Reader, error) {
 	if chunked {
 		body = bufio.NewReaderSize(httputil.NewChunkedReader(br), 8<<10)
 	}
-	c := &client{conn: conn, m: m, seen: make([]uint64, (m+63)/64), maxSeq: -1, done: make(chan struct{}), lats: make([]uint32, 0, m), minSent: 1<<63 - 1}
+	c := newClient(m)
+	c.stop = func() { _ = conn.SetReadDeadline(time.Now()) }
+	c.close = func() { _ = conn.Close() }
 	return c, body, nil
+}
+
+// dialH2 opens the stream as one HTTP/2 stream of the shared client.
+func (d *dialer) dialH2(path string, m int) (*client, *bufio.Reader, error) {
+	req, err := http.NewRequest(http.MethodGet, d.scheme()+"://"+d.addr+path, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := d.h2.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+		resp.Body.Close()
+		return nil, nil, fmt.Errorf("%w: %s %s", errStatus, resp.Proto, resp.Status)
+	}
+	var r io.Reader = resp.Body
+	if d.pause > 0 {
+		r = &pauser{r: resp.Body, d: d.pause}
+	}
+	c := newClient(m)
+	c.stop = func() { _ = resp.Body.Close() }
+	c.close = c.stop
+	return c, bufio.NewReaderSize(r, 32<<10), nil
+}
+
+func newClient(m int) *client {
+	return &client{m: m, seen: make([]uint64, (m+63)/64), maxSeq: -1, done: make(chan struct{}), lats: make([]uint32, 0, m), minSent: 1<<63 - 1}
 }
 
 var (
@@ -198,9 +324,12 @@ func (c *client) record(id uint64, seq int, sent, now int64) {
 	c.lastRcv = max(c.lastRcv, now)
 }
 
+// unicastChannel is the channel of client i when each has its own.
+func unicastChannel(prefix string, i int) string { return prefix + "-" + strconv.Itoa(i) }
+
 // connectAll opens n streams with bounded concurrency and starts their
 // readers. It returns once every stream has its connected event, or failed.
-func connectAll(addr, channel string, n, m, conc int, cnt *counters) ([]*client, int, error) {
+func connectAll(d *dialer, channel string, unicast bool, n, m, conc int, cnt *counters) ([]*client, int, error) {
 	clients := make([]*client, n)
 	var (
 		wg       sync.WaitGroup
@@ -212,7 +341,11 @@ func connectAll(addr, channel string, n, m, conc int, cnt *counters) ([]*client,
 	for i := range n {
 		sem <- struct{}{}
 		go func() {
-			c, body, err := dial(addr, channel, m)
+			ch := channel
+			if unicast {
+				ch = unicastChannel(channel, i)
+			}
+			c, body, err := d.dial("/events?channels="+ch, m)
 			if err != nil {
 				<-sem
 				failed.Add(1)

@@ -21,6 +21,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -39,8 +41,11 @@ import (
 type options struct {
 	n, m, size, queue, conc int
 	rate                    float64
-	impl, channel           string
+	impl, channel, proto    string
 	timeout, settle, idle   time.Duration
+	pause                   time.Duration
+	sources                 int
+	unicast                 bool
 	cpuprofile              string
 	gomaxprocs              int
 }
@@ -48,6 +53,10 @@ type options struct {
 // result is the JSON line; the table shows the same fields.
 type result struct {
 	Impl            string  `json:"impl"`
+	Proto           string  `json:"proto"`
+	Unicast         bool    `json:"unicast,omitempty"`
+	PauseMs         float64 `json:"readPauseMs,omitempty"`
+	Sources         int     `json:"sourceAddresses"`
 	Conns           int     `json:"conns"`
 	ConnectFailed   int     `json:"connectFailed"`
 	Events          int     `json:"events"`
@@ -84,6 +93,10 @@ func main() {
 	flag.IntVar(&o.size, "size", 256, "bytes of one event on the wire")
 	flag.Float64Var(&o.rate, "rate", 0, "events per second; 0 publishes as fast as Send returns")
 	flag.StringVar(&o.impl, "impl", "hub", "server: hub (ssevent), hub-release (the hub with Config.ReleaseHandler), hub-std (the hub's path for HTTP/2, TLS and wrapped writers) or bare (a minimal write loop)")
+	flag.StringVar(&o.proto, "proto", "http1", "protocol: http1 (HTTP/1.1), tls (HTTP/1.1 over TLS), h2 (HTTP/2 over TLS) or h2c (HTTP/2 without TLS); TLS uses a self-signed certificate made at start")
+	flag.IntVar(&o.sources, "sources", 0, "loopback addresses to connect from, 127.0.0.2 and on (0: one per 20,000 connections past the first 20,000, else the system's choice)")
+	flag.DurationVar(&o.pause, "pause", 0, "the client's pause between two reads of a stream (0: read at once)")
+	flag.BoolVar(&o.unicast, "unicast", false, "every client on a channel of its own; each event goes to every channel in turn (-rate is per channel)")
 	flag.IntVar(&o.queue, "queue", 1024, "per-stream queue size of the server")
 	flag.IntVar(&o.conc, "conc", 128, "connections opened at once")
 	flag.StringVar(&o.channel, "channel", "bench", "channel the clients join")
@@ -96,16 +109,26 @@ func main() {
 	flag.Parse()
 
 	if *serveMode {
-		if err := serve(o.impl, o.queue, o.cpuprofile); err != nil {
+		if err := serve(o.impl, o.queue, o.cpuprofile, o.proto); err != nil {
 			fmt.Fprintln(os.Stderr, "ssevent-bench -serve:", err)
 			os.Exit(1)
 		}
 		return
 	}
 	// The client keeps 4 bytes of latency per delivery: bound the total.
-	if o.n < 1 || o.m < 1 || o.size < 64 || o.conc < 1 || o.n > 100_000 || o.m > 1_000_000 || o.n*o.m > 100_000_000 {
-		fmt.Fprintln(os.Stderr, "ssevent-bench: need 1 ≤ -n ≤ 100000, 1 ≤ -m ≤ 1000000, -n × -m ≤ 100000000, -size ≥ 64, -conc ≥ 1")
+	if o.n < 1 || o.m < 1 || o.size < 64 || o.conc < 1 || o.n > 100_000 || o.m > 1_000_000 || o.n*o.m > 100_000_000 ||
+		o.sources < 0 || o.sources > 250 || o.pause < 0 {
+		fmt.Fprintln(os.Stderr, "ssevent-bench: need 1 ≤ -n ≤ 100000, 1 ≤ -m ≤ 1000000, -n × -m ≤ 100000000, -size ≥ 64, -conc ≥ 1, 0 ≤ -sources ≤ 250, -pause ≥ 0")
 		os.Exit(2)
+	}
+	switch o.proto {
+	case "http1", "tls", "h2", "h2c":
+	default:
+		fmt.Fprintf(os.Stderr, "ssevent-bench: unknown -proto %q: http1, tls, h2 or h2c\n", o.proto)
+		os.Exit(2)
+	}
+	if o.sources == 0 && o.n > 20_000 {
+		o.sources = (o.n + 19_999) / 20_000
 	}
 	res, err := run(o)
 	if err != nil {
@@ -134,14 +157,25 @@ func run(o options) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"-serve", "-impl", o.impl, "-queue", fmt.Sprint(o.queue)}
+	args := []string{"-serve", "-impl", o.impl, "-queue", fmt.Sprint(o.queue), "-proto", o.proto}
 	if o.cpuprofile != "" {
 		args = append(args, "-cpuprofile", o.cpuprofile)
 	}
 	cmd := exec.CommandContext(ctx, self, args...)
 	cmd.Stderr = os.Stderr
+	cmd.Env = os.Environ()
 	if o.gomaxprocs > 0 {
-		cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", o.gomaxprocs))
+		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", o.gomaxprocs))
+	}
+	var roots *x509.CertPool
+	if o.proto == "tls" || o.proto == "h2" {
+		certPEM, keyPEM, err := selfSigned()
+		if err != nil {
+			return nil, err
+		}
+		roots = x509.NewCertPool()
+		roots.AppendCertsFromPEM(certPEM)
+		cmd.Env = append(cmd.Env, certEnv+"="+string(certPEM), keyEnv+"="+string(keyPEM))
 	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -169,10 +203,15 @@ func run(o options) (*result, error) {
 	if _, err := fmt.Fscanf(stdout, "LISTEN %s\n", &addr); err != nil {
 		return nil, fmt.Errorf("server did not start: %w", err)
 	}
-	base := "http://" + addr
+	d := newDialer(addr, o.proto, roots, o.sources, o.pause)
+	base := d.scheme() + "://" + addr
 	hc := &http.Client{Timeout: o.timeout}
+	if roots != nil {
+		hc.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "localhost"}}
+	}
 
-	res := &result{Impl: o.impl, Conns: o.n, Events: o.m, EventBytes: o.size, Rate: o.rate, GOMAXPROCS: o.gomaxprocs}
+	res := &result{Impl: o.impl, Proto: o.proto, Unicast: o.unicast, PauseMs: float64(o.pause) / 1e6, Sources: o.sources,
+		Conns: o.n, Events: o.m, EventBytes: o.size, Rate: o.rate, GOMAXPROCS: o.gomaxprocs}
 	before, err := stats(ctx, hc, base, true)
 	if err != nil {
 		return nil, err
@@ -181,14 +220,14 @@ func run(o options) (*result, error) {
 
 	cnt := &counters{}
 	start := time.Now()
-	clients, failed, err := connectAll(addr, o.channel, o.n, o.m, o.conc, cnt)
+	clients, failed, err := connectAll(d, o.channel, o.unicast, o.n, o.m, o.conc, cnt)
 	res.ConnectSeconds = time.Since(start).Seconds()
 	res.ConnectFailed = failed
 	defer func() {
 		cnt.stopping.Store(true)
 		for _, c := range clients {
 			if c != nil {
-				c.conn.Close()
+				c.close()
 			}
 		}
 	}()
@@ -218,6 +257,9 @@ func run(o options) (*result, error) {
 	pubErr := make(chan error, 1)
 	go func() {
 		u := fmt.Sprintf("%s/publish?n=%d&size=%d&rate=%g&channel=%s", base, o.m, o.size, o.rate, o.channel)
+		if o.unicast {
+			u += fmt.Sprintf("&unicast=%d", o.n)
+		}
 		resp, err := hc.Post(u, "text/plain", nil)
 		if err != nil {
 			pubErr <- err
@@ -274,7 +316,7 @@ func run(o options) (*result, error) {
 		bytes           int64
 	)
 	for _, c := range clients {
-		c.conn.SetReadDeadline(time.Now()) // stop the reader; counters below are read after
+		c.stop() // counters below are read after the reader returns
 	}
 	for _, c := range clients {
 		<-c.done
@@ -340,6 +382,16 @@ func printTable(w io.Writer, r *result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k string, v any, unit string) { fmt.Fprintf(tw, "%s\t%v\t %s\t\n", k, v, unit) }
 	row("server", r.Impl, "")
+	row("protocol", r.Proto, "")
+	if r.Unicast {
+		row("channels", "one per client", "")
+	}
+	if r.PauseMs > 0 {
+		row("client's pause between reads", r.PauseMs, "ms")
+	}
+	if r.Sources > 0 {
+		row("client source addresses", r.Sources, "")
+	}
 	row("connections", r.Conns, "")
 	row("events × bytes", fmt.Sprintf("%d × %d", r.Events, r.EventBytes), "")
 	rate := "burst"

@@ -48,9 +48,10 @@ type sender interface {
 }
 
 // serve runs the server side: the hub (impl "hub") or the bare write loop
-// (impl "bare") on 127.0.0.1, plus /publish and /stats for the driver.
+// (impl "bare") on 127.0.0.1 over proto (see protocols), plus /publish and
+// /stats for the driver.
 // It prints "LISTEN host:port" on stdout and runs until stdin closes.
-func serve(impl string, queue int, cpuprofile string) error {
+func serve(impl string, queue int, cpuprofile, proto string) error {
 	raiseFileLimit()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -83,7 +84,7 @@ func serve(impl string, queue int, cpuprofile string) error {
 		mux.Handle("/events", e)
 		s = hubSender{hub}
 	case "bare":
-		b := &bare{conns: make(map[*bareConn]struct{}), queue: queue, seq: uint64(time.Now().UnixMicro())}
+		b := &bare{conns: make(map[string]map[*bareConn]struct{}), queue: queue, seq: uint64(time.Now().UnixMicro())}
 		mux.HandleFunc("/events", b.handle)
 		s = b
 	default:
@@ -97,7 +98,8 @@ func serve(impl string, queue int, cpuprofile string) error {
 		if cpuprofile != "" {
 			prof.start(cpuprofile)
 		}
-		res := publish(s, q.Get("channel"), n, size, rate)
+		unicast, _ := strconv.Atoi(q.Get("unicast"))
+		res := publish(s, q.Get("channel"), unicast, n, size, rate)
 		_ = json.NewEncoder(w).Encode(res)
 	})
 	mux.HandleFunc("/stats", func(w http.ResponseWriter, r *http.Request) {
@@ -109,7 +111,15 @@ func serve(impl string, queue int, cpuprofile string) error {
 		_ = json.NewEncoder(w).Encode(selfStats(s.streams()))
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
+	conf, err := protocols(srv, proto)
+	if err != nil {
+		return err
+	}
+	if conf != nil {
+		go func() { _ = srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { _ = srv.Serve(ln) }()
+	}
 	fmt.Printf("LISTEN %s\n", ln.Addr())
 	// The driver closes our stdin when it is done (or dies).
 	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
@@ -122,11 +132,21 @@ func serve(impl string, queue int, cpuprofile string) error {
 
 // publish sends n events whose wire form is about size bytes, at rate
 // events per second (0: as fast as Send returns). Each payload carries its
-// send time in Unix nanoseconds and its sequence number.
-func publish(s sender, channel string, n, size int, rate float64) publishResult {
+// send time in Unix nanoseconds and its sequence number. With unicast > 0
+// every one of the unicast channels named by unicastChannel gets the n
+// events, one round of sends per event.
+func publish(s sender, channel string, unicast, n, size int, rate float64) publishResult {
 	// Wire form: "id: <16 digits>\nevent: message\ndata: " (42 bytes)
 	// + `{"channel":"<ch>","payload":` (24 + len(ch)) + payload + "}\n\n".
 	overhead := 42 + 24 + len(channel) + 3
+	channels := []string{channel}
+	if unicast > 0 {
+		channels = make([]string, unicast)
+		for i := range channels {
+			channels[i] = unicastChannel(channel, i)
+		}
+		overhead += len(channels[len(channels)-1]) - len(channel)
+	}
 	pad := max(size-overhead-len(`{"t":1234567890123456789,"s":1234567,"p":""}`), 0)
 	padding := strings.Repeat("x", pad)
 	var res publishResult
@@ -138,21 +158,23 @@ func publish(s sender, channel string, n, size int, rate float64) publishResult 
 				time.Sleep(d)
 			}
 		}
-		buf = append(buf[:0], `{"t":`...)
-		buf = strconv.AppendInt(buf, time.Now().UnixNano(), 10)
-		buf = append(buf, `,"s":`...)
-		buf = strconv.AppendInt(buf, int64(i), 10)
-		buf = append(buf, `,"p":"`...)
-		buf = append(buf, padding...)
-		buf = append(buf, `"}`...)
-		if err := s.send(channel, buf); err != nil {
-			res.Errors++
-			if res.FirstErr == "" {
-				res.FirstErr = err.Error()
+		for _, ch := range channels {
+			buf = append(buf[:0], `{"t":`...)
+			buf = strconv.AppendInt(buf, time.Now().UnixNano(), 10)
+			buf = append(buf, `,"s":`...)
+			buf = strconv.AppendInt(buf, int64(i), 10)
+			buf = append(buf, `,"p":"`...)
+			buf = append(buf, padding...)
+			buf = append(buf, `"}`...)
+			if err := s.send(ch, buf); err != nil {
+				res.Errors++
+				if res.FirstErr == "" {
+					res.FirstErr = err.Error()
+				}
+				continue
 			}
-			continue
+			res.Sent++
 		}
-		res.Sent++
 	}
 	res.Nanos = time.Since(start).Nanoseconds()
 	return res
@@ -243,7 +265,8 @@ func (h hubSender) close(ctx context.Context) {
 // none of the hub's features (history, replay, sessions, heartbeats).
 type bare struct {
 	mu    sync.RWMutex
-	conns map[*bareConn]struct{}
+	conns map[string]map[*bareConn]struct{} // by channel
+	n     int                               // connections
 	queue int
 	seq   uint64
 	pubMu sync.Mutex
@@ -269,12 +292,21 @@ func (b *bare) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &bareConn{ch: make(chan []byte, b.queue), kill: make(chan struct{})}
+	channel := r.URL.Query().Get("channels")
 	b.mu.Lock()
-	b.conns[c] = struct{}{}
+	if b.conns[channel] == nil {
+		b.conns[channel] = make(map[*bareConn]struct{})
+	}
+	b.conns[channel][c] = struct{}{}
+	b.n++
 	b.mu.Unlock()
 	defer func() {
 		b.mu.Lock()
-		delete(b.conns, c)
+		delete(b.conns[channel], c)
+		if len(b.conns[channel]) == 0 {
+			delete(b.conns, channel)
+		}
+		b.n--
 		b.mu.Unlock()
 	}()
 	buf := make([]byte, 0, 64<<10)
@@ -317,7 +349,7 @@ func (b *bare) send(channel string, payload []byte) error {
 	f = shared.AppendEnvelope(f, []byte(strconv.Quote(channel)), payload)
 	f = append(f, "\n\n"...)
 	b.mu.RLock()
-	for c := range b.conns {
+	for c := range b.conns[channel] {
 		select {
 		case c.ch <- f:
 		default:
@@ -331,13 +363,15 @@ func (b *bare) send(channel string, payload []byte) error {
 func (b *bare) streams() int {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return len(b.conns)
+	return b.n
 }
 
 func (b *bare) close(context.Context) {
 	b.mu.RLock()
-	for c := range b.conns {
-		c.once.Do(func() { close(c.kill) })
+	for _, cs := range b.conns {
+		for c := range cs {
+			c.once.Do(func() { close(c.kill) })
+		}
 	}
 	b.mu.RUnlock()
 }
