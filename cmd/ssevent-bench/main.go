@@ -17,6 +17,20 @@
 // baseline to compare latency with. -impl hub-std wraps the response
 // writer as middleware would, so that the hub serves each stream from its
 // request goroutine, its path for HTTP/2, TLS and wrapped writers.
+// -impl hub-release sets Config.ReleaseHandler.
+//
+// -proto tls, h2 and h2c serve HTTP/1.1 over TLS, HTTP/2 over TLS (with a
+// self-signed certificate made at start, which the client trusts) and
+// HTTP/2 without TLS; the HTTP/2 clients share connections, as browsers
+// do. -sources spreads the connections over several loopback source
+// addresses (127.0.0.2 and on), which past about 28,000 connections one
+// address cannot hold; it is automatic past 20,000. -unicast puts every
+// client on a channel of its own. -pause makes each client pause between
+// two reads.
+//
+//	ssevent-bench -n 10000 -m 500 -proto h2           # HTTP/2 over TLS
+//	ssevent-bench -n 100000 -m 20 -impl hub-release   # 100,000 streams
+//	ssevent-bench -n 10000 -m 50 -rate 10 -unicast    # 10 events/s to each of 10,000 channels
 package main
 
 import (
