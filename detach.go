@@ -213,6 +213,8 @@ type writerPool struct {
 	// batches are the writers' buffers, of maxBatch bytes, shared with
 	// the standard path's writes.
 	batches sync.Pool
+	// turns are the standard path's turns to write.
+	turns turns
 }
 
 // schedule hands st, which the caller marked scheduled, to the pool.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/http"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -137,6 +136,12 @@ type stream struct {
 	pendingLast  uint64
 	pendingBytes int      // the queued bytes of the batch pending ends
 	rest         []*frame // the frames after it, taken from the queue
+
+	// turn hands a standard-path stream its turn to write (turns.go);
+	// turnState and turnSince are guarded by the turns' lock.
+	turn      chan struct{}
+	turnState int8
+	turnSince int64
 }
 
 func newStream(h *Hub, s *session) *stream {
@@ -481,14 +486,15 @@ func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWri
 	for {
 		select {
 		case <-st.wake:
-			// When events come fast (the last write was under a
-			// millisecond ago), let the publisher queue more before
-			// writing, so that a wake-up carries several events, not
-			// one. At a steady low rate this costs nothing.
-			if time.Now().UnixNano()-st.progress.Load() < int64(time.Millisecond) {
-				runtime.Gosched()
+			// Write in turn (turns.go): under a burst the queue fills
+			// while the stream waits, and one write carries it all.
+			turns := &st.hub.pool.turns
+			if !turns.acquire(st, st.done, ctx.Done()) {
+				continue
 			}
-			if err := st.flush(w, rc); err != nil {
+			err := st.flush(w, rc)
+			turns.release(st)
+			if err != nil {
 				st.kick(reasonWrite)
 				return nil
 			}
