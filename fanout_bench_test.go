@@ -233,3 +233,54 @@ func BenchmarkSubscribeDuringSend(b *testing.B) {
 	close(stop)
 	<-done
 }
+
+// BenchmarkSendUnicast is the private-notification pattern: n clients,
+// each alone on a channel of its own, and a Send to one of them in turn.
+// Its cost and allocations must not grow with n.
+func BenchmarkSendUnicast(b *testing.B) {
+	for _, n := range []int{1000, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("channels=%d", n), func(b *testing.B) {
+			h := benchHub(b, ssevent.Config{})
+			channels := make([]string, n)
+			streams := make([]*ssevent.BenchStreams, n)
+			for i := range n {
+				channels[i] = fmt.Sprintf("user-%d", i)
+				bs, err := ssevent.AttachStreams(h, channels[i], 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				streams[i] = bs
+			}
+			defer func() {
+				for _, bs := range streams {
+					bs.Close()
+				}
+			}()
+			// One round first: each channel's history and each queue's
+			// buffer are made once, not measured.
+			for _, ch := range channels {
+				_ = h.Send(ctx, ch, benchPayload)
+			}
+			for _, bs := range streams {
+				bs.Drain()
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := h.Send(ctx, channels[i], benchPayload); err != nil {
+					b.Fatal(err)
+				}
+				if i++; i == n {
+					// Every client got one event: empty the queues
+					// outside the timer.
+					i = 0
+					b.StopTimer()
+					for _, bs := range streams {
+						bs.Drain()
+					}
+					b.StartTimer()
+				}
+			}
+		})
+	}
+}
