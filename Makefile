@@ -89,13 +89,16 @@ test-wasm: ## Browser client logic under GOOS=js GOARCH=wasm with Node (wasmclie
 	  -exec=$(WASM_DIR)/go_js_wasm_exec ./...
 
 .PHONY: bench
-bench: ## Go benchmarks (encoders, Send fan-out, churn, POST) and a short load run with ssevent-bench.
+bench: ## Go benchmarks (encoders, Send fan-out and unicast, coalesced writes, replay, churn, POST) and short load runs with ssevent-bench (docs/PERFORMANCE.md).
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 10m .
 	cd cmd && $(GO) build -o ../bin/ssevent-bench ./ssevent-bench
-	bin/ssevent-bench -n 2000 -m 1000 -size 256
-	bin/ssevent-bench -n 10000 -m 500 -size 256
+	bin/ssevent-bench -n 2000 -m 1000 -size 256 -impl hub-release
+	bin/ssevent-bench -n 2000 -m 1000 -size 256 -impl hub-std -pause 20ms
+	bin/ssevent-bench -n 2000 -m 500 -size 256 -proto tls
+	bin/ssevent-bench -n 2000 -m 500 -size 256 -proto h2
 	bin/ssevent-bench -n 2000 -m 100 -size 256 -rate 10
 	bin/ssevent-bench -n 2000 -m 100 -size 256 -rate 10 -impl bare
+	bin/ssevent-bench -n 2000 -m 20 -size 256 -rate 10 -unicast
 
 # The demo lives in the cmd module; it runs from the repository's root,
 # where its default -wasm, -htmx and -datastar paths point.
