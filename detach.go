@@ -443,7 +443,7 @@ func (st *stream) end(dc *detachedConn, bp *[]byte) {
 		bp = st.hub.pool.batches.Get().(*[]byte)
 		defer st.hub.pool.batches.Put(bp)
 	}
-	if st.reason.drains() && st.finishDetached(dc, bp) == nil {
+	if st.reason.drains() && st.finishDetached(dc, bp) == nil && !st.endsAbruptly() {
 		_ = st.writeBlocking(dc, []byte("0\r\n\r\n"))
 	}
 	_ = dc.conn.Close()

@@ -314,3 +314,27 @@ func (m *Message) datastar(id shared.EventID) []byte {
 	}
 	return append(dst, "\n\n"...)
 }
+
+// endsAbruptly reports whether the stream, now ended, must end without the
+// end of its body. Datastar's client reconnects (with its default retry)
+// after a network error only: a stream the server ended cleanly, for its
+// Timeout, a shutdown or a slow reader, would leave its page without
+// updates for good. So a Datastar stream ends abruptly, once what it drains
+// is written, unless the server ended its session (Unsubscribe with no
+// channel, ClearClients: the client must not come back) or the client left.
+func (st *stream) endsAbruptly() bool {
+	return st.dialect == dialectDatastar && st.reason != reasonEnded && st.reason != reasonGone
+}
+
+// abort ends a standard-path response without the end of its body: over
+// HTTP/1.x by closing its connection (what was written is flushed), over
+// HTTP/2 and wherever the connection cannot be taken, by resetting the
+// stream with http.ErrAbortHandler (the handler's middleware then sees a
+// panic, as net/http means it: Echo's Recover passes it on).
+func abort(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
+}

@@ -31,12 +31,16 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// serveGet: the goroutine keeps its stack for the stream's
 		// life, and with this shallow frame the stack shrinks to
 		// 8 KiB.
-		if st, dc := h.serveGet(w, r); dc != nil {
+		st, dc := h.serveGet(w, r)
+		switch {
+		case dc != nil:
 			if h.cfg.ReleaseHandler {
 				go st.watch(dc)
 				return
 			}
 			st.park(dc, w)
+		case st != nil && st.endsAbruptly():
+			abort(w)
 		}
 	case http.MethodPost:
 		h.servePost(w, r)
