@@ -3,50 +3,13 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ssevent/ssevent/internal/e2e/browsertest"
 )
-
-var datastarOnce struct {
-	sync.Mutex
-	dir string
-}
-
-// datastarClient downloads datastarModule through the Go module proxy (or
-// finds it in the module cache), as make run does, and returns the
-// directory holding Datastar's client, datastar.js.
-func datastarClient(t *testing.T) string {
-	t.Helper()
-	datastarOnce.Lock()
-	defer datastarOnce.Unlock()
-	if datastarOnce.dir != "" {
-		return datastarOnce.dir
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", datastarModule)
-	cmd.Dir = t.TempDir() // outside any module: no go.mod is looked at or changed
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var mod struct{ Dir, Error string }
-	if jerr := json.Unmarshal(out, &mod); err != nil || jerr != nil || mod.Dir == "" {
-		t.Fatalf("go mod download %s: %v %s%s\nthe Datastar client comes from the Go module proxy: "+
-			"allow GOPROXY (default https://proxy.golang.org) to be reached once, or fill the module cache with that command",
-			datastarModule, err, mod.Error, stderr.String())
-	}
-	datastarOnce.dir = filepath.Join(mod.Dir, "bundles")
-	return datastarOnce.dir
-}
 
 // TestBrowserDatastarPage: the Datastar page (Datastar's own v1.0.2
 // client, served by the demo from a local file, no script of ours), the
@@ -56,7 +19,7 @@ func datastarClient(t *testing.T) string {
 // patch of the notice) shows on the others, escaped; the clock ticks; bad input gets a notice and publishes nothing;
 // neither page asks anything of another origin.
 func TestBrowserDatastarPage(t *testing.T) {
-	d := start(t, "127.0.0.1:0", config{HTMXDir: htmxModules(t), DatastarDir: datastarClient(t), ClockInterval: 100 * time.Millisecond})
+	d := start(t, "127.0.0.1:0", config{HTMXDir: htmxModules(t), DatastarDir: browsertest.DatastarClient(t, datastarModule), ClockInterval: 100 * time.Millisecond})
 	ds := openPage(t, "datastar", d.url+"/datastar.html")
 	hx := openPage(t, "htmx", d.url+"/htmx.html")
 	plain := openPage(t, "plain", d.url+"/plain.html")

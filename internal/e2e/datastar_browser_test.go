@@ -9,70 +9,15 @@ package e2e_test
 // wire format). No script of ours runs on the page.
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ssevent/ssevent/internal/e2e/browsertest"
 	"github.com/ssevent/ssevent/server"
 )
-
-// datastarVersion is the release of Datastar's client the tests load.
-const datastarVersion = "v1.0.2"
-
-var datastarOnce struct {
-	sync.Mutex
-	dir string
-}
-
-// datastarClient downloads the Datastar repository at datastarVersion
-// through the Go module proxy (or finds it in the module cache), and
-// returns the directory holding its built client, datastar.js.
-func datastarClient(t *testing.T) string {
-	t.Helper()
-	datastarOnce.Lock()
-	defer datastarOnce.Unlock()
-	if datastarOnce.dir != "" {
-		return datastarOnce.dir
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatal("go not found on PATH: the Datastar client is fetched with go mod download")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goBin, "mod", "download", "-json", "github.com/starfederation/datastar@"+datastarVersion)
-	// Outside any module, so that no go.mod is looked at or changed.
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var mod struct{ Dir, Error string }
-	if jerr := json.Unmarshal(out, &mod); err != nil || jerr != nil || mod.Dir == "" {
-		t.Fatalf("go mod download github.com/starfederation/datastar@%s: %v %s%s\n"+
-			"the Datastar client comes from the Go module proxy: allow GOPROXY (default https://proxy.golang.org) to be reached once, "+
-			"or fill the module cache with that command", datastarVersion, err, mod.Error, stderr.String())
-	}
-	dir := filepath.Join(mod.Dir, "bundles")
-	head, err := os.ReadFile(filepath.Join(dir, "datastar.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "// Datastar " + datastarVersion; !bytes.HasPrefix(head, []byte(want)) {
-		t.Fatalf("%s/datastar.js does not start with %q", dir, want)
-	}
-	datastarOnce.dir = dir
-	return dir
-}
 
 const datastarPage = `<!doctype html>
 <html><head>
@@ -97,7 +42,7 @@ const datastarPage = `<!doctype html>
 // reconnected by the client with Last-Event-ID (after the retry: the hub
 // sent) and the hub replays: every item once, in order.
 func TestDatastarPage(t *testing.T) {
-	p := servePage(t, datastarPage, datastarClient(t), server.Config{})
+	p := servePage(t, datastarPage, browsertest.DatastarClient(t, browsertest.DatastarModule), server.Config{})
 	first := p.awaitStream(1)
 	if first.Get("Datastar-Request") != "true" {
 		t.Fatalf("Datastar sent no Datastar-Request header: %v", first)
@@ -185,7 +130,7 @@ document.addEventListener('datastar-fetch', (e) => window.fetches.push(e.detail.
 // So both the default @get and one with {retry: 'always'} come back after
 // the retry: the hub sent, with Last-Event-ID, and lose nothing.
 func TestDatastarStreamEndedByServer(t *testing.T) {
-	p := servePage(t, datastarEndedPage, datastarClient(t), server.Config{Timeout: time.Second})
+	p := servePage(t, datastarEndedPage, browsertest.DatastarClient(t, browsertest.DatastarModule), server.Config{Timeout: time.Second})
 	p.awaitStream(2)
 	// Hold the reconnections until more is published.
 	hold := make(chan struct{})
@@ -251,7 +196,7 @@ func TestDatastarStreamEndedByServer(t *testing.T) {
 // visibilitychange, which is what Datastar listens to.
 func TestDatastarHiddenPage(t *testing.T) {
 	ended := make(chan server.DisconnectReason, 4)
-	p := servePage(t, datastarPage, datastarClient(t), server.Config{
+	p := servePage(t, datastarPage, browsertest.DatastarClient(t, browsertest.DatastarModule), server.Config{
 		OnDisconnect: func(_ string, reason server.DisconnectReason) { ended <- reason },
 	})
 	p.awaitStream(1)
