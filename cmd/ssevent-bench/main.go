@@ -162,7 +162,7 @@ func main() {
 func run(o options) (*result, error) {
 	limit := raiseFileLimit()
 	if limit < uint64(o.n)+64 {
-		return nil, fmt.Errorf("open-file limit %d is too low for %d connections", limit, o.n)
+		return nil, fmt.Errorf("open-file limit %d is too low for %d connections (each process holds one descriptor per connection; raising the hard limit takes root with CAP_SYS_RESOURCE, or ulimit -Hn before the run)", limit, o.n)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
