@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"net/http"
+	"testing"
+)
 
 func TestField(t *testing.T) {
 	line := []byte(`data: {"channel":"bench","payload":{"t":1767225600000000000,"s":42,"p":"x"}}`)
@@ -40,5 +43,48 @@ func TestRecord(t *testing.T) {
 	}
 	if len(c.lats) != 5 || c.lats[0] != 4 {
 		t.Fatalf("latencies %v, want five of 4 µs", c.lats)
+	}
+}
+
+func TestDialerSources(t *testing.T) {
+	d := newDialer("127.0.0.1:1", "http1", nil, 3, 0)
+	want := []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"}
+	if len(d.sources) != len(want) {
+		t.Fatalf("%d sources, want %d", len(d.sources), len(want))
+	}
+	for i, ip := range d.sources {
+		if ip.String() != want[i] {
+			t.Fatalf("source %d is %s, want %s", i, ip, want[i])
+		}
+	}
+}
+
+func TestProtocols(t *testing.T) {
+	for _, tt := range []struct {
+		proto      string
+		http1, h2c bool
+	}{{"http1", true, false}, {"h2c", true, true}} {
+		srv := &http.Server{}
+		conf, err := protocols(srv, tt.proto)
+		if err != nil || conf != nil {
+			t.Fatalf("%s: TLS config %v, error %v", tt.proto, conf, err)
+		}
+		if srv.Protocols.HTTP1() != tt.http1 || srv.Protocols.UnencryptedHTTP2() != tt.h2c {
+			t.Fatalf("%s: protocols %v", tt.proto, srv.Protocols)
+		}
+	}
+	if _, err := protocols(&http.Server{}, "spdy"); err == nil {
+		t.Fatal("an unknown protocol was accepted")
+	}
+	certPEM, keyPEM, err := selfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(certEnv, string(certPEM))
+	t.Setenv(keyEnv, string(keyPEM))
+	srv := &http.Server{}
+	conf, err := protocols(srv, "h2")
+	if err != nil || conf == nil || len(conf.Certificates) != 1 || !srv.Protocols.HTTP2() || conf.NextProtos[0] != "h2" {
+		t.Fatalf("h2: %v, %v", conf, err)
 	}
 }
