@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -38,6 +39,9 @@ type client struct {
 	bytes   int64
 	err     error         // why the stream ended before the driver closed it
 	done    chan struct{} // closed when the reader returns
+	// connectedAt and endedAt are when the connected event arrived and
+	// when the stream ended before the driver closed it, Unix ns.
+	connectedAt, endedAt int64
 }
 
 // counters shared by all clients.
@@ -242,7 +246,7 @@ func (c *client) read(body *bufio.Reader, cnt *counters, connected func()) {
 		if err != nil {
 			cnt.delivered.Add(pending)
 			if !cnt.stopping.Load() {
-				c.err = err
+				c.err, c.endedAt = err, time.Now().UnixNano()
 				cnt.ended.Add(1)
 			}
 			connected() // never leave the driver waiting
@@ -254,6 +258,9 @@ func (c *client) read(body *bufio.Reader, cnt *counters, connected func()) {
 		case len(line) == 0: // dispatch
 			switch {
 			case string(event) == "connected":
+				if c.connectedAt == 0 {
+					c.connectedAt = time.Now().UnixNano()
+				}
 				connected()
 			case (len(event) == 0 || string(event) == "message") && seq >= 0:
 				if stale {
@@ -280,6 +287,29 @@ func (c *client) read(body *bufio.Reader, cnt *counters, connected func()) {
 			sent, seq = field(line, keyT), field(line, keyS)
 		}
 	}
+}
+
+// endKind names how a stream the server ended looked to the client:
+// "eof" (the body ended cleanly, with its last chunk), "unexpected_eof"
+// (the connection closed in the middle of the body, as when the server
+// cuts a stream), "reset", "timeout", or the error's text.
+func endKind(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, io.EOF):
+		return "eof"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "unexpected_eof"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "reset"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	}
+	s := err.Error()
+	if len(s) > 80 {
+		s = s[:80]
+	}
+	return s
 }
 
 // field returns the non-negative integer after key in line, or -1.

@@ -1,7 +1,14 @@
 package main
 
 import (
+	"errors"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httputil"
+	"os"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -86,5 +93,46 @@ func TestProtocols(t *testing.T) {
 	conf, err := protocols(srv, "h2")
 	if err != nil || conf == nil || len(conf.Certificates) != 1 || !srv.Protocols.HTTP2() || conf.NextProtos[0] != "h2" {
 		t.Fatalf("h2: %v, %v", conf, err)
+	}
+}
+
+func TestEndKind(t *testing.T) {
+	cut := func() error { // a chunked body whose connection closed mid-chunk
+		_, err := io.ReadAll(httputil.NewChunkedReader(strings.NewReader("5\r\nab")))
+		return err
+	}
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"body ended", io.EOF, "eof"},
+		{"cut mid-chunk", cut(), "unexpected_eof"},
+		{"reset", &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, "reset"},
+		{"deadline", &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}, "timeout"},
+		{"other", errors.New("malformed chunked encoding"), "malformed chunked encoding"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := endKind(tt.err); got != tt.want {
+				t.Fatalf("endKind(%v) = %q, want %q", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSpanAndKinds(t *testing.T) {
+	var s *span
+	if s.String() != "-" {
+		t.Fatalf("empty span %q", s.String())
+	}
+	for _, ns := range []int64{3e9, 1e9, 2.5e9} {
+		s = s.add(ns)
+	}
+	if s.Min != 1 || s.Max != 3 || s.String() != "1.0–3.0" {
+		t.Fatalf("span %+v %q, want 1–3", *s, s.String())
+	}
+	if got := kinds(map[string]uint64{"write_failed": 7, "client_gone": 2}); got != "client_gone 2, write_failed 7" {
+		t.Fatalf("kinds = %q", got)
 	}
 }

@@ -6,7 +6,10 @@
 // connection), publishes M events of a given wire size at a given rate, and
 // reports connect time, deliveries per second, latency, lost, duplicated and
 // out-of-order events, server RSS per idle connection and server CPU per
-// delivery, as a table and as one JSON line.
+// delivery, as a table and as one JSON line. Its clients do not reconnect:
+// when streams end during a run it says how (as the clients saw it, and
+// the hub's count of disconnects by reason), how long before publishing
+// they had connected, and which of the missing events were on them.
 //
 //	ssevent-bench -n 2000 -m 1000 -size 256            # burst to 2,000 clients
 //	ssevent-bench -n 2000 -m 100 -rate 10              # a steady 10 events/s
@@ -97,6 +100,25 @@ type result struct {
 	ClientCPUUs     int64   `json:"clientCPUus"`
 	Load            string  `json:"load"`
 	GOMAXPROCS      int     `json:"gomaxprocs"`
+
+	// How the ended streams ended, as their clients saw it (endKind),
+	// and the server's count of ended streams by the hub's reason,
+	// read when the deliveries ended and before the driver closed any
+	// stream.
+	EndedAs           map[string]int64  `json:"endedAs,omitempty"`
+	ServerDisconnects map[string]uint64 `json:"serverDisconnects,omitempty"`
+	// LostOnEnded are the events missing on streams the server ended (a
+	// client of the protocol reconnects and replays them; this one does
+	// not), LostOnOpen those missing on streams still open at the end.
+	LostOnEnded int64 `json:"lostOnEnded"`
+	LostOnOpen  int64 `json:"lostOnOpen"`
+	// EndedAgeS and KeptAgeS are the least and the most time, in
+	// seconds, from a stream's connected event to the start of
+	// publishing, over the streams that ended and over the others;
+	// EndedAfterS, from the start of publishing to the end of a stream.
+	EndedAgeS   *span `json:"endedAgeSeconds,omitempty"`
+	KeptAgeS    *span `json:"keptAgeSeconds,omitempty"`
+	EndedAfterS *span `json:"endedAfterPublishSeconds,omitempty"`
 }
 
 func main() {
@@ -267,6 +289,7 @@ func run(o options) (*result, error) {
 		return nil, err
 	}
 	client0 := selfStats(0).CPUMicros
+	pubStart := time.Now().UnixNano()
 	pubDone := make(chan publishResult, 1)
 	pubErr := make(chan error, 1)
 	go func() {
@@ -320,6 +343,7 @@ func run(o options) (*result, error) {
 	}
 	res.PublishSeconds = float64(pr.Nanos) / 1e9
 	res.ServerCPUUs = cpu1.CPUMicros - cpu0.CPUMicros
+	res.ServerDisconnects = cpu1.Disconnects
 	res.ClientCPUUs = selfStats(0).CPUMicros - client0
 
 	// Wait for readers to settle their counters, then aggregate.
@@ -339,8 +363,23 @@ func run(o options) (*result, error) {
 		res.Delivered += int64(c.got)
 		res.Duplicated += int64(c.dup)
 		res.OutOfOrder += int64(c.ooo)
+		missing := int64(c.m - c.got)
 		if c.err != nil && !errors.Is(c.err, os.ErrDeadlineExceeded) {
 			res.StreamsEnded++
+			if res.EndedAs == nil {
+				res.EndedAs = make(map[string]int64)
+			}
+			res.EndedAs[endKind(c.err)]++
+			res.LostOnEnded += missing
+			if c.connectedAt > 0 {
+				res.EndedAgeS = res.EndedAgeS.add(pubStart - c.connectedAt)
+			}
+			res.EndedAfterS = res.EndedAfterS.add(c.endedAt - pubStart)
+		} else {
+			res.LostOnOpen += missing
+			if c.connectedAt > 0 {
+				res.KeptAgeS = res.KeptAgeS.add(pubStart - c.connectedAt)
+			}
 		}
 		lats = append(lats, c.lats...)
 		minSent = min(minSent, c.minSent)
@@ -368,6 +407,29 @@ func run(o options) (*result, error) {
 	return res, nil
 }
 
+// span is the least and the most of a set of durations, in seconds.
+type span struct {
+	Min float64 `json:"min"`
+	Max float64 `json:"max"`
+}
+
+// add widens s to hold d nanoseconds, making s if it is nil.
+func (s *span) add(d int64) *span {
+	v := float64(d) / 1e9
+	if s == nil {
+		return &span{Min: v, Max: v}
+	}
+	s.Min, s.Max = min(s.Min, v), max(s.Max, v)
+	return s
+}
+
+func (s *span) String() string {
+	if s == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f–%.1f", s.Min, s.Max)
+}
+
 func sleep(ctx context.Context, d time.Duration) error {
 	select {
 	case <-time.After(d):
@@ -390,6 +452,23 @@ func stats(ctx context.Context, hc *http.Client, base string, gc bool) (serverSt
 	}
 	defer resp.Body.Close()
 	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+// kinds formats counts by name, the names sorted.
+func kinds[N int64 | uint64](m map[string]N) string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	for i, k := range names {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %d", k, m[k])
+	}
+	return b.String()
 }
 
 func printTable(w io.Writer, r *result) {
@@ -417,6 +496,15 @@ func printTable(w io.Writer, r *result) {
 	row("delivered", fmt.Sprintf("%d / %d", r.Delivered, r.Expected), "")
 	row("lost / dup / out of order", fmt.Sprintf("%d / %d / %d", r.Lost, r.Duplicated, r.OutOfOrder), "")
 	row("streams ended by server", r.StreamsEnded, "")
+	if r.StreamsEnded > 0 {
+		row("  as the clients saw it", kinds(r.EndedAs), "")
+		row("  events missing on them / on open streams", fmt.Sprintf("%d / %d", r.LostOnEnded, r.LostOnOpen), "")
+		row("  connected before publishing, ended / kept", r.EndedAgeS.String()+" / "+r.KeptAgeS.String(), "s")
+		row("  ended after publishing began", r.EndedAfterS.String(), "s")
+	}
+	if len(r.ServerDisconnects) > 0 {
+		row("server's disconnects by reason", kinds(r.ServerDisconnects), "")
+	}
 	row("publish time", fmt.Sprintf("%.3f", r.PublishSeconds), "s")
 	row("delivery time", fmt.Sprintf("%.3f", r.DeliverSeconds), "s")
 	row("deliveries", fmt.Sprintf("%.0f", r.DeliveriesPerS), "/s")

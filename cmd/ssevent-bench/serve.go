@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -30,6 +31,10 @@ type serverStats struct {
 	Goroutines int   `json:"goroutines"`
 	HeapKiB    int64 `json:"heapKiB"`
 	Streams    int   `json:"streams"`
+	// Disconnects counts the streams that ended, by the hub's reason
+	// (ssevent.DisconnectReason; the bare loop's own "slow_consumer"
+	// and "write_failed").
+	Disconnects map[string]uint64 `json:"disconnects,omitempty"`
 }
 
 // publishResult is the answer of the publish endpoint.
@@ -44,6 +49,7 @@ type publishResult struct {
 type sender interface {
 	send(channel string, payload []byte) error
 	streams() int
+	disconnects() map[string]uint64
 	close(ctx context.Context)
 }
 
@@ -108,7 +114,9 @@ func serve(impl string, queue int, cpuprofile, proto string) error {
 			runtime.GC()
 			debug.FreeOSMemory()
 		}
-		_ = json.NewEncoder(w).Encode(selfStats(s.streams()))
+		st := selfStats(s.streams())
+		st.Disconnects = s.disconnects()
+		_ = json.NewEncoder(w).Encode(st)
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	conf, err := protocols(srv, proto)
@@ -254,6 +262,13 @@ func (h hubSender) send(channel string, payload []byte) error {
 	return h.hub.Send(channel, json.RawMessage(payload))
 }
 func (h hubSender) streams() int { return h.hub.ClientCount() }
+func (h hubSender) disconnects() map[string]uint64 {
+	m := make(map[string]uint64)
+	for r, n := range h.hub.Stats().Disconnects {
+		m[string(r)] = n
+	}
+	return m
+}
 func (h hubSender) close(ctx context.Context) {
 	_ = h.hub.Close(ctx)
 }
@@ -270,6 +285,9 @@ type bare struct {
 	queue int
 	seq   uint64
 	pubMu sync.Mutex
+	// slow and failed count the connections cut for a full queue and
+	// those whose write failed.
+	slow, failed atomic.Uint64
 }
 
 type bareConn struct {
@@ -325,9 +343,11 @@ func (b *bare) handle(w http.ResponseWriter, r *http.Request) {
 			}
 			_ = rc.SetWriteDeadline(time.Now().Add(15 * time.Second))
 			if _, err := w.Write(buf); err != nil {
+				b.failed.Add(1)
 				return
 			}
 			if rc.Flush() != nil {
+				b.failed.Add(1)
 				return
 			}
 		case <-c.kill:
@@ -353,11 +373,25 @@ func (b *bare) send(channel string, payload []byte) error {
 		select {
 		case c.ch <- f:
 		default:
-			c.once.Do(func() { close(c.kill) })
+			c.once.Do(func() {
+				b.slow.Add(1)
+				close(c.kill)
+			})
 		}
 	}
 	b.mu.RUnlock()
 	return nil
+}
+
+func (b *bare) disconnects() map[string]uint64 {
+	m := make(map[string]uint64)
+	if n := b.slow.Load(); n > 0 {
+		m["slow_consumer"] = n
+	}
+	if n := b.failed.Load(); n > 0 {
+		m["write_failed"] = n
+	}
+	return m
 }
 
 func (b *bare) streams() int {
