@@ -278,7 +278,8 @@ func run(o options) (*result, error) {
 		return nil, err
 	}
 	if idle.Streams != o.n {
-		return nil, fmt.Errorf("server holds %d streams, want %d", idle.Streams, o.n)
+		return nil, fmt.Errorf("server holds %d streams, want %d (connected in %.1f s; streams the server ended: %s)",
+			idle.Streams, o.n, res.ConnectSeconds, kinds(idle.Disconnects))
 	}
 	res.RSSIdleKiB = idle.RSSKiB
 	res.RSSPerConnBytes = (idle.RSSKiB - before.RSSKiB) * 1024 / int64(o.n)
