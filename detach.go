@@ -432,6 +432,17 @@ func (st *stream) writeBlocking(dc *detachedConn, b []byte) error {
 		}
 		return err
 	}
+	if d > 0 {
+		// The writer pool's writes go through the raw connection
+		// (writeNow), which obeys the deadline but never sets one: one
+		// left here would fail them once it passed. A kick that moved
+		// the deadline to now meanwhile is kept: it set the flag that
+		// cut reads before it moved the deadline.
+		_ = dc.conn.SetWriteDeadline(time.Time{})
+		if st.cut() {
+			_ = dc.conn.SetWriteDeadline(time.Now())
+		}
+	}
 	return nil
 }
 

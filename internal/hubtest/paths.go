@@ -227,3 +227,34 @@ func TestStreamPathsStalledReaderCatchesUp(t *testing.T, m Mount) {
 		require.Equal(t, 1, ts.hub.ClientCount())
 	})
 }
+
+// TestStreamPathsOutliveWriteTimeout: WriteTimeout bounds a write that
+// makes no progress, not the stream's life. A stream that gets an event
+// every so often for several times WriteTimeout, then stays idle for
+// longer than it, still takes every event, on both paths (a taken-over
+// stream used to keep the deadline of its first blocking write, and its
+// first write past it failed at once).
+func TestStreamPathsOutliveWriteTimeout(t *testing.T, m Mount) {
+	bothPaths(t, func(t *testing.T, detached bool) {
+		const wt = 300 * time.Millisecond
+		ts := newTestServer(t, m, ssevent.Config{HeartbeatInterval: -1, WriteTimeout: wt, DisableTakeover: !detached})
+		c := ts.connect(t, url.Values{"channels": {"a"}})
+		eventually(t, func() bool { return takenOver(c.resp) == detached }, "the stream's path")
+		// Busy: an event every 50 ms for three times WriteTimeout.
+		start := time.Now()
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		i := 0
+		for time.Since(start) < 3*wt {
+			<-tick.C
+			require.NoError(t, ts.hub.Send("a", i))
+			c.expectNext("a", fmt.Sprint(i))
+			i++
+		}
+		// Idle for twice WriteTimeout: nothing to await but the time.
+		time.Sleep(2 * wt)
+		require.NoError(t, ts.hub.Send("a", "after"))
+		c.expectNext("a", `"after"`)
+		require.Zero(t, ts.hub.core.Stats().Disconnects[ssevent.DisconnectWriteFailed], "no stream ended for a write")
+	})
+}

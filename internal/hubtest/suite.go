@@ -156,6 +156,7 @@ var tests = []test{
 	{fn: TestStreamPathsClientGone},
 	{fn: TestStreamPathsSlowConsumer},
 	{fn: TestStreamPathsWriteDeadline},
+	{fn: TestStreamPathsOutliveWriteTimeout},
 	{fn: TestStreamPathsServerReadTimeout},
 	{fn: TestStreamPathsHeadersAndWrappedWriter},
 	{fn: TestStreamPathsStalledReaderCatchesUp, core: true},
