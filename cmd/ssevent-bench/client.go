@@ -55,7 +55,9 @@ var errStatus = errors.New("unexpected response")
 
 // dialer opens the benchmark's streams over one protocol.
 type dialer struct {
-	addr  string // host:port of the server
+	// addrs are the host:port of the servers; stream i goes to
+	// addrs[i % len(addrs)].
+	addrs []string
 	proto string // http1, tls, h2 or h2c
 	tls   *tls.Config
 	// sources are the loopback addresses connections are made from, in
@@ -67,12 +69,21 @@ type dialer struct {
 	// its connections, as a browser's do.
 	h2    *http.Client
 	pause time.Duration // the reader's pause between reads
+	// h2Buf is the read buffer of an HTTP/2 stream: the h2 client
+	// already buffers what arrived, and 100,000 streams of 32 KiB would
+	// take 3.2 GB.
+	h2Buf int
 }
 
-// newDialer returns a dialer for proto; roots trusts the server's
-// certificate.
-func newDialer(addr, proto string, roots *x509.CertPool, sources int, pause time.Duration) *dialer {
-	d := &dialer{addr: addr, proto: proto, pause: pause}
+// h2MaxStreams is the most streams the bench's HTTP/2 server lets one
+// connection carry (Go's default is 250); the client opens another
+// connection when one is full.
+const h2MaxStreams = 1000
+
+// newDialer returns a dialer for proto to the servers at addrs; roots
+// trusts their certificate; size is the wire size of one event.
+func newDialer(addrs []string, proto string, roots *x509.CertPool, sources int, pause time.Duration, size int) *dialer {
+	d := &dialer{addrs: addrs, proto: proto, pause: pause, h2Buf: max(4<<10, 2*size)}
 	for i := range sources {
 		d.sources = append(d.sources, net.IPv4(127, 0, byte((i+2)>>8), byte((i+2)&0xff)))
 	}
@@ -81,7 +92,8 @@ func newDialer(addr, proto string, roots *x509.CertPool, sources int, pause time
 	}
 	switch proto {
 	case "h2", "h2c":
-		tr := &http.Transport{DialContext: d.dialContext, TLSClientConfig: d.tls, MaxIdleConnsPerHost: 1024}
+		tr := &http.Transport{DialContext: d.dialContext, TLSClientConfig: d.tls, MaxIdleConnsPerHost: 1024,
+			HTTP2: &http.HTTP2Config{MaxConcurrentStreams: h2MaxStreams}}
 		tr.Protocols = new(http.Protocols)
 		if proto == "h2" {
 			tr.TLSClientConfig = d.tls.Clone()
@@ -127,12 +139,13 @@ func (p *pauser) Read(b []byte) (int, error) {
 	return p.r.Read(b)
 }
 
-// dial opens the stream to path and reads the response head.
-func (d *dialer) dial(path string, m int) (*client, *bufio.Reader, error) {
+// dial opens stream i to path and reads the response head.
+func (d *dialer) dial(i int, path string, m int) (*client, *bufio.Reader, error) {
+	addr := d.addrs[i%len(d.addrs)]
 	if d.h2 != nil {
-		return d.dialH2(path, m)
+		return d.dialH2(addr, path, m)
 	}
-	conn, err := d.dialContext(context.Background(), "tcp", d.addr)
+	conn, err := d.dialContext(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -144,7 +157,7 @@ func (d *dialer) dial(path string, m int) (*client, *bufio.Reader, error) {
 		}
 		conn = tc
 	}
-	req := "GET " + path + " HTTP/1.1\r\nHost: " + d.addr + "\r\nAccept: text/event-stream\r\n\r\n"
+	req := "GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nAccept: text/event-stream\r\n\r\n"
 	if _, err := io.WriteString(conn, req); err != nil {
 		conn.Close()
 		return nil, nil, err
@@ -192,8 +205,8 @@ func (d *dialer) dial(path string, m int) (*client, *bufio.Reader, error) {
 }
 
 // dialH2 opens the stream as one HTTP/2 stream of the shared client.
-func (d *dialer) dialH2(path string, m int) (*client, *bufio.Reader, error) {
-	req, err := http.NewRequest(http.MethodGet, d.scheme()+"://"+d.addr+path, nil)
+func (d *dialer) dialH2(addr, path string, m int) (*client, *bufio.Reader, error) {
+	req, err := http.NewRequest(http.MethodGet, d.scheme()+"://"+addr+path, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -213,7 +226,7 @@ func (d *dialer) dialH2(path string, m int) (*client, *bufio.Reader, error) {
 	c := newClient(m)
 	c.stop = func() { _ = resp.Body.Close() }
 	c.close = c.stop
-	return c, bufio.NewReaderSize(r, 32<<10), nil
+	return c, bufio.NewReaderSize(r, d.h2Buf), nil
 }
 
 func newClient(m int) *client {
@@ -357,9 +370,10 @@ func (c *client) record(id uint64, seq int, sent, now int64) {
 // unicastChannel is the channel of client i when each has its own.
 func unicastChannel(prefix string, i int) string { return prefix + "-" + strconv.Itoa(i) }
 
-// connectAll opens n streams with bounded concurrency and starts their
-// readers. It returns once every stream has its connected event, or failed.
-func connectAll(d *dialer, channel string, unicast bool, n, m, conc int, cnt *counters) ([]*client, int, error) {
+// connectAll opens n streams, numbered first to first+n-1 among all the
+// run's streams, with bounded concurrency and starts their readers. It
+// returns once every stream has its connected event, or failed.
+func connectAll(d *dialer, channel string, unicast bool, first, n, m, conc int, cnt *counters) ([]*client, int, error) {
 	clients := make([]*client, n)
 	var (
 		wg       sync.WaitGroup
@@ -373,9 +387,9 @@ func connectAll(d *dialer, channel string, unicast bool, n, m, conc int, cnt *co
 		go func() {
 			ch := channel
 			if unicast {
-				ch = unicastChannel(channel, i)
+				ch = unicastChannel(channel, first+i)
 			}
-			c, body, err := d.dial("/events?channels="+ch, m)
+			c, body, err := d.dial(first+i, "/events?channels="+ch, m)
 			if err != nil {
 				<-sem
 				failed.Add(1)

@@ -54,7 +54,7 @@ func TestRecord(t *testing.T) {
 }
 
 func TestDialerSources(t *testing.T) {
-	d := newDialer("127.0.0.1:1", "http1", nil, 3, 0)
+	d := newDialer([]string{"127.0.0.1:1"}, "http1", nil, 3, 0, 256)
 	want := []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"}
 	if len(d.sources) != len(want) {
 		t.Fatalf("%d sources, want %d", len(d.sources), len(want))

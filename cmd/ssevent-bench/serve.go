@@ -55,9 +55,10 @@ type sender interface {
 
 // serve runs the server side: the hub (impl "hub") or the bare write loop
 // (impl "bare") on 127.0.0.1 over proto (see protocols), plus /publish and
-// /stats for the driver.
+// /stats for the driver. With redisURL, the hub is one of several that
+// act as one over that Redis, under redisPrefix.
 // It prints "LISTEN host:port" on stdout and runs until stdin closes.
-func serve(impl string, queue int, cpuprofile, proto string) error {
+func serve(impl string, queue int, cpuprofile, proto, redisURL, redisPrefix string) error {
 	raiseFileLimit()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -67,12 +68,23 @@ func serve(impl string, queue int, cpuprofile, proto string) error {
 	mux := http.NewServeMux()
 	switch impl {
 	case "hub", "hub-std", "hub-release":
-		hub := server.New(server.Config{
+		cfg := server.Config{
 			MaxTotalConnections: -1,
 			QueueSize:           queue,
 			ReleaseHandler:      impl == "hub-release",
 			Logger:              slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		})
+		}
+		if redisURL != "" {
+			b, err := newBroker(redisURL, redisPrefix, cfg.Logger)
+			if err != nil {
+				return err
+			}
+			cfg.Broker = b
+		}
+		hub, err := server.NewHub(cfg)
+		if err != nil {
+			return err
+		}
 		e := echo.New()
 		e.HideBanner, e.HidePort = true, true
 		if impl == "hub-std" {
@@ -261,7 +273,9 @@ type hubSender struct{ hub *server.Hub }
 func (h hubSender) send(channel string, payload []byte) error {
 	return h.hub.Send(channel, json.RawMessage(payload))
 }
-func (h hubSender) streams() int { return h.hub.ClientCount() }
+
+// streams counts this hub's streams (ClientCount counts the cluster's).
+func (h hubSender) streams() int { return h.hub.Stats().Streams }
 func (h hubSender) disconnects() map[string]uint64 {
 	m := make(map[string]uint64)
 	for r, n := range h.hub.Stats().Disconnects {
