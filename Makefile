@@ -92,7 +92,8 @@ test-wasm: ## Browser client logic under GOOS=js GOARCH=wasm with Node (wasmclie
 bench: ## Go benchmarks (encoders, Send fan-out and unicast, coalesced writes, replay, churn, POST) and short load runs with ssevent-bench (docs/PERFORMANCE.md).
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 10m .
 	cd cmd && $(GO) build -o ../bin/ssevent-bench ./ssevent-bench
-	bin/ssevent-bench -n 2000 -m 1000 -size 256 -impl hub-release
+	bin/ssevent-bench -n 2000 -m 1000 -size 256 -impl hub-release -pause 20ms
+	bin/ssevent-bench -n 2000 -m 1000 -size 256 -impl ceiling -pause 20ms
 	bin/ssevent-bench -n 2000 -m 1000 -size 256 -impl hub-std -pause 20ms
 	bin/ssevent-bench -n 2000 -m 500 -size 256 -proto tls
 	bin/ssevent-bench -n 2000 -m 500 -size 256 -proto h2

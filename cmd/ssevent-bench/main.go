@@ -20,7 +20,11 @@
 // baseline to compare latency with. -impl hub-std wraps the response
 // writer as middleware would, so that the hub serves each stream from its
 // request goroutine, its path for HTTP/2, TLS and wrapped writers.
-// -impl hub-release sets Config.ReleaseHandler.
+// -impl hub-release sets Config.ReleaseHandler. -impl ceiling is the
+// upper bound for the hub's fast path: connections taken over from
+// net/http, one shared log of encoded events per channel, and a pool of
+// writers that write what each connection has not had in one
+// non-blocking write (no history, sessions, queues or bounds).
 //
 // -proto tls, h2 and h2c serve HTTP/1.1 over TLS, HTTP/2 over TLS (with a
 // self-signed certificate made at start, which the client trusts) and
@@ -177,7 +181,7 @@ func main() {
 	flag.IntVar(&o.m, "m", 1000, "events to publish")
 	flag.IntVar(&o.size, "size", 256, "bytes of one event on the wire")
 	flag.Float64Var(&o.rate, "rate", 0, "events per second; 0 publishes as fast as Send returns")
-	flag.StringVar(&o.impl, "impl", "hub", "server: hub (ssevent), hub-release (the hub with Config.ReleaseHandler), hub-std (the hub's path for HTTP/2, TLS and wrapped writers) or bare (a minimal write loop)")
+	flag.StringVar(&o.impl, "impl", "hub", "server: hub (ssevent), hub-release (the hub with Config.ReleaseHandler), hub-std (the hub's path for HTTP/2, TLS and wrapped writers), bare (a minimal write loop) or ceiling (taken-over connections sharing one log per channel, written by a pool: the upper bound for the fast path, HTTP/1.1 only)")
 	flag.StringVar(&o.proto, "proto", "http1", "protocol: http1 (HTTP/1.1), tls (HTTP/1.1 over TLS), h2 (HTTP/2 over TLS) or h2c (HTTP/2 without TLS); TLS uses a self-signed certificate made at start")
 	flag.IntVar(&o.sources, "sources", 0, "loopback addresses to connect from, 127.0.0.2 and on (0: one per 20,000 connections past the first 20,000, else the system's choice)")
 	flag.DurationVar(&o.pause, "pause", 0, "the client's pause between two reads of a stream (0: read at once)")

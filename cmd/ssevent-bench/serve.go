@@ -105,6 +105,16 @@ func serve(impl string, queue int, cpuprofile, proto, redisURL, redisPrefix stri
 		b := &bare{conns: make(map[string]map[*bareConn]struct{}), queue: queue, seq: uint64(time.Now().UnixMicro())}
 		mux.HandleFunc("/events", b.handle)
 		s = b
+	case "ceiling":
+		if proto != "http1" {
+			return fmt.Errorf("-impl ceiling serves plain HTTP/1.1 only, not %s", proto)
+		}
+		c, err := newCeiling()
+		if err != nil {
+			return err
+		}
+		mux.HandleFunc("/events", c.handle)
+		s = c
 	default:
 		return fmt.Errorf("unknown server implementation %q", impl)
 	}
