@@ -135,10 +135,18 @@ func (r *redisServer) stop() {
 // pid is the process id of the redis-server.
 func (r *redisServer) pid() int { return r.cmd.Process.Pid }
 
-// newBroker returns the broker of a serving process: on the Redis at url,
-// under prefix, which the run's instances share and no other run uses.
-func newBroker(url, prefix string, log *slog.Logger) (*redisbroker.Broker, error) {
-	return redisbroker.FromURL(url, redisbroker.Options{Prefix: prefix, Logger: log})
+// redisOptions are a serving process's Redis: its URL, the prefix of the
+// keys, which the run's instances share and no other run uses, and the
+// presence's timing (0: redisbroker's defaults).
+type redisOptions struct {
+	url, prefix                    string
+	presenceSync, presenceInterval time.Duration
+}
+
+// newBroker returns the broker of a serving process.
+func newBroker(o redisOptions, log *slog.Logger) (*redisbroker.Broker, error) {
+	return redisbroker.FromURL(o.url, redisbroker.Options{Prefix: o.prefix, Logger: log,
+		PresenceSync: o.presenceSync, PresenceInterval: o.presenceInterval})
 }
 
 // procCPUMicros is the CPU time, user and system, of process pid, from

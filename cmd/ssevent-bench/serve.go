@@ -55,10 +55,10 @@ type sender interface {
 
 // serve runs the server side: the hub (impl "hub") or the bare write loop
 // (impl "bare") on 127.0.0.1 over proto (see protocols), plus /publish and
-// /stats for the driver. With redisURL, the hub is one of several that
-// act as one over that Redis, under redisPrefix.
+// /stats for the driver. With rb.url, the hub is one of several that act
+// as one over that Redis.
 // It prints "LISTEN host:port" on stdout and runs until stdin closes.
-func serve(impl string, queue int, cpuprofile, proto, redisURL, redisPrefix string) error {
+func serve(impl string, queue int, cpuprofile, proto string, rb redisOptions) error {
 	raiseFileLimit()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -74,8 +74,8 @@ func serve(impl string, queue int, cpuprofile, proto, redisURL, redisPrefix stri
 			ReleaseHandler:      impl == "hub-release",
 			Logger:              slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		}
-		if redisURL != "" {
-			b, err := newBroker(redisURL, redisPrefix, cfg.Logger)
+		if rb.url != "" {
+			b, err := newBroker(rb, cfg.Logger)
 			if err != nil {
 				return err
 			}
