@@ -27,8 +27,15 @@ type Hub struct {
 	clients  map[string]*session              // by id; attached or waiting to resume
 	subs     map[string]map[*session]struct{} // channel -> subscribers
 	attached map[*stream]struct{}
-	waiting  int // sessions without a stream, kept for resumption
-	closed   bool
+	// lists are the recipient lists of a fan-out, per channel (the
+	// streams of the channel's subscribers) and of the whole hub (every
+	// attached stream): made by the first delivery that needs them and
+	// kept until a subscription or a stream changes (recipients, in
+	// publish.go).
+	lists   map[string]*recipients
+	allList recipients
+	waiting int // sessions without a stream, kept for resumption
+	closed  bool
 	// delivered is the id of the last message fanned out. Written under
 	// mu's read lock by the broker's single delivery call at a time, read
 	// under the write lock.
@@ -43,8 +50,6 @@ type Hub struct {
 	cancel context.CancelFunc
 	// pool drains the detached streams (detach.go).
 	pool writerPool
-	// fanouts holds the recipient lists of deliveries in progress.
-	fanouts sync.Pool
 	// counters are the Stats counters (stats.go).
 	counters counters
 	// servers are the http.Servers streams came through, each watched
@@ -76,12 +81,12 @@ func NewHub(cfg Config) (*Hub, error) {
 		clients:  make(map[string]*session),
 		subs:     make(map[string]map[*session]struct{}),
 		attached: make(map[*stream]struct{}),
+		lists:    make(map[string]*recipients),
 		quit:     make(chan struct{}),
 		servers:  make(map[*http.Server]*shutdownWatch),
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.pool.batches.New = func() any { b := make([]byte, 0, maxBatch); return &b }
-	h.fanouts.New = func() any { return new([]*stream) }
 	h.counters.refusals = newRefusalCounts(shared.CodeBadRequest, shared.CodeInvalidJSON, shared.CodeUnsupportedMedia,
 		shared.CodeUnknownClient, shared.CodePayloadTooLarge, shared.CodeInvalidChannel, shared.CodeTooManyChannels,
 		shared.CodeUnauthorized, shared.CodeForbidden, shared.CodeOriginRefused, shared.CodeTooManyClients,

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/ssevent/ssevent/shared"
@@ -111,11 +112,16 @@ func (h *Hub) deliver(m Message) {
 	h.delivered.Store(m.ID)
 	switch m.Topic.Kind {
 	case TopicChannel:
-		to := h.fanouts.Get().(*[]*stream)
-		for s := range h.subs[m.Topic.Name] {
-			if s.stream != nil {
-				*to = append(*to, s.stream)
-			}
+		var to []*stream
+		if r := h.lists[m.Topic.Name]; r != nil {
+			to = r.get(func(to []*stream) []*stream {
+				for s := range h.subs[m.Topic.Name] {
+					if s.stream != nil {
+						to = append(to, s.stream)
+					}
+				}
+				return to
+			})
 		}
 		h.mu.RUnlock()
 		h.fanout(to, f, &m)
@@ -126,10 +132,7 @@ func (h *Hub) deliver(m Message) {
 		}
 		h.mu.RUnlock()
 	case TopicAll:
-		to := h.fanouts.Get().(*[]*stream)
-		for st := range h.attached {
-			*to = append(*to, st)
-		}
+		to := h.allLocked()
 		h.mu.RUnlock()
 		h.fanout(to, f, &m)
 	default:
@@ -137,29 +140,70 @@ func (h *Hub) deliver(m Message) {
 	}
 }
 
+// recipients is a recipient list kept between fan-outs: the streams a
+// delivery queues to, listed by the first delivery after a change and
+// shared, read-only, by the deliveries after it. Listing 10,000
+// subscribers anew for every message (a map walk and a pointer chase
+// each) cost more than queueing to them. A list is dropped (reset)
+// under the hub's write lock whenever what it lists changes; deliveries
+// list it again under the read lock, so two may list it at once and
+// keep either.
+type recipients struct {
+	list atomic.Pointer[[]*stream]
+}
+
+// get returns the list, made by fill (which appends the recipients to its
+// argument) if there is none. The caller holds the hub's read lock.
+func (r *recipients) get(fill func([]*stream) []*stream) []*stream {
+	if p := r.list.Load(); p != nil {
+		return *p
+	}
+	to := fill(nil)
+	r.list.Store(&to)
+	return to
+}
+
+// reset drops the list. The caller holds the hub's write lock.
+func (r *recipients) reset() { r.list.Store(nil) }
+
+// allLocked returns every attached stream. The caller holds h.mu.
+func (h *Hub) allLocked() []*stream {
+	return h.allList.get(func(to []*stream) []*stream {
+		for st := range h.attached {
+			to = append(to, st)
+		}
+		return to
+	})
+}
+
+// resetListsLocked drops the recipient lists s is on: its channels' and
+// the hub's. The caller holds h.mu for writing.
+func (h *Hub) resetListsLocked(s *session) {
+	for ch := range s.channels {
+		if r := h.lists[ch]; r != nil {
+			r.reset()
+		}
+	}
+	h.allList.reset()
+}
+
 // fanout queues f, the frame of m (nil for a control event), on every
-// stream of *to, in the stream's dialect, then recycles the list.
-func (h *Hub) fanout(to *[]*stream, f *frame, m *Message) {
-	for _, st := range *to {
+// stream of to, in the stream's dialect. to is shared: it is only read.
+func (h *Hub) fanout(to []*stream, f *frame, m *Message) {
+	for _, st := range to {
 		if m != nil && st.dialect != dialectJSON {
 			st.enqueue(f.as(st.dialect, m, h))
 			continue
 		}
 		st.enqueue(f)
 	}
-	h.counters.delivered.Add(uint64(len(*to)))
-	clear(*to)
-	*to = (*to)[:0]
-	h.fanouts.Put(to)
+	h.counters.delivered.Add(uint64(len(to)))
 }
 
 // enqueueAll queues f on every attached stream.
 func (h *Hub) enqueueAll(f *frame) {
-	to := h.fanouts.Get().(*[]*stream)
 	h.mu.RLock()
-	for st := range h.attached {
-		*to = append(*to, st)
-	}
+	to := h.allLocked()
 	h.mu.RUnlock()
 	h.fanout(to, f, nil)
 }

@@ -243,8 +243,10 @@ func (h *Hub) joinLocked(s *session, ch string) {
 	if set == nil {
 		set = make(map[*session]struct{})
 		h.subs[ch] = set
+		h.lists[ch] = new(recipients)
 	}
 	set[s] = struct{}{}
+	h.lists[ch].reset()
 }
 
 func (h *Hub) leaveLocked(s *session, ch string) {
@@ -254,8 +256,10 @@ func (h *Hub) leaveLocked(s *session, ch string) {
 	delete(s.channels, ch)
 	if set := h.subs[ch]; set != nil {
 		delete(set, s)
+		h.lists[ch].reset()
 		if len(set) == 0 {
 			delete(h.subs, ch)
+			delete(h.lists, ch)
 		}
 	}
 }
@@ -368,6 +372,7 @@ func (h *Hub) open(req openRequest) (st *stream, resumed bool, set []string, aft
 	}
 	s.stream = st
 	h.attached[st] = struct{}{}
+	h.resetListsLocked(s)
 	h.streams.Add(1)
 	return st, resumed, s.channelList(), after, nil
 }
@@ -407,6 +412,7 @@ func (h *Hub) detachLocked(st *stream) {
 	if st.sess.stream == st {
 		st.sess.stream = nil
 	}
+	h.resetListsLocked(st.sess)
 }
 
 // expire forgets a session whose resume window passed, unless it resumed.

@@ -199,12 +199,17 @@ func TestSubscribeAPI(t *testing.T, m Mount) {
 	assert.ErrorIs(t, ts.hub.Subscribe(uuid.NewString(), "a"), ssevent.ErrUnknownClient)
 	require.NoError(t, ts.hub.Subscribe(c.id(), "a"), "subscribing again is fine")
 
+	// Another subscriber stays on "a": the channel's recipients change
+	// without the channel going away.
+	other := ts.connect(t, url.Values{"channels": {"a"}})
 	require.NoError(t, ts.hub.Send("a", "to a"))
 	c.expectNext("a", `"to a"`)
+	other.expectNext("a", `"to a"`)
 
 	require.NoError(t, ts.hub.Unsubscribe(c.id(), "a", "never-held"))
-	assert.Empty(t, ts.hub.ClientsByChannel("a"))
-	require.NoError(t, ts.hub.Send("a", "lost"))
+	assert.Equal(t, []string{other.id()}, ts.hub.ClientsByChannel("a"))
+	require.NoError(t, ts.hub.Send("a", "not for c"))
+	other.expectNext("a", `"not for c"`)
 	require.NoError(t, ts.hub.Send("b", "to b"))
 	c.expectNext("b", `"to b"`)
 	assert.ErrorIs(t, ts.hub.Unsubscribe(uuid.NewString(), "a"), ssevent.ErrUnknownClient)
