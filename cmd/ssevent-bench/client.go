@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -319,6 +320,13 @@ func endKind(err error) string {
 		return "timeout"
 	}
 	s := err.Error()
+	// An HTTP/2 stream reset: "stream error: stream ID 7; INTERNAL_ERROR;
+	// received from peer"; the id would make each one a kind of its own.
+	if rest, ok := strings.CutPrefix(s, "stream error: stream ID "); ok {
+		if _, code, ok := strings.Cut(rest, "; "); ok {
+			s = "h2 stream reset: " + code
+		}
+	}
 	if len(s) > 80 {
 		s = s[:80]
 	}

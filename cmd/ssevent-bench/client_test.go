@@ -111,6 +111,7 @@ func TestEndKind(t *testing.T) {
 		{"reset", &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, "reset"},
 		{"deadline", &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}, "timeout"},
 		{"other", errors.New("malformed chunked encoding"), "malformed chunked encoding"},
+		{"HTTP/2 reset", errors.New("stream error: stream ID 1001; INTERNAL_ERROR; received from peer"), "h2 stream reset: INTERNAL_ERROR; received from peer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

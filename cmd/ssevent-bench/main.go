@@ -412,8 +412,13 @@ func run(o options) (*result, error) {
 	var grown int64
 	for i, st := range idle {
 		if st.Streams != want[i] {
-			return nil, fmt.Errorf("server %d holds %d streams, want %d (connected in %.1f s; streams the server ended: %s)",
-				i, st.Streams, want[i], res.ConnectSeconds, kinds(st.Disconnects))
+			_, ended := fl.progress()
+			seen := ""
+			if lf, ok := fl.(*localFleet); ok {
+				seen = " (" + kinds(lf.endedKinds()) + ")"
+			}
+			return nil, fmt.Errorf("server %d holds %d streams, want %d (connected in %.1f s; streams the server ended: %s; streams the clients saw end: %d%s)",
+				i, st.Streams, want[i], res.ConnectSeconds, kinds(st.Disconnects), ended, seen)
 		}
 		in := instanceResult{Streams: st.Streams, RSSBaseKiB: before[i].RSSKiB, RSSIdleKiB: st.RSSKiB,
 			RSSPerConnBytes: (st.RSSKiB - before[i].RSSKiB) * 1024 / int64(max(st.Streams, 1))}
@@ -496,8 +501,9 @@ func run(o options) (*result, error) {
 	if rs != nil {
 		res.RedisCPUUs = redisCPU() - redis0
 	}
-	// A Send that failed (Redis did not answer in time) is an event no
-	// client gets: it counts as lost, and the run goes on.
+	// A Send that failed (Redis did not answer in time) may still have
+	// published its event (Redis ran the script after the broker gave up
+	// waiting): the clients say whether it was lost, and the run goes on.
 	res.PublishErrors, res.PublishFirstErr = pr.Errors, pr.FirstErr
 	res.PublishSeconds = float64(pr.Nanos) / 1e9
 	for i := range insts {

@@ -153,6 +153,25 @@ func (f *localFleet) progress() (int64, int64) { return f.cnt.delivered.Load(), 
 
 func (f *localFleet) mark() { f.cpu0 = cpuMicros() }
 
+// endedKinds counts the streams that have ended so far by how their
+// clients saw them end (endKind).
+func (f *localFleet) endedKinds() map[string]int64 {
+	m := make(map[string]int64)
+	for _, c := range f.clients {
+		if c == nil {
+			continue
+		}
+		select {
+		case <-c.done:
+			if c.err != nil {
+				m[endKind(c.err)]++
+			}
+		default:
+		}
+	}
+	return m
+}
+
 func (f *localFleet) finish(_ context.Context, pubStart int64) (summary, error) {
 	cpu := cpuMicros() - f.cpu0
 	f.cnt.stopping.Store(true)
