@@ -100,6 +100,7 @@ func startRedis(ctx context.Context) (*redisServer, error) {
 		return nil, err
 	}
 	cmd.Stderr = os.Stderr
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
