@@ -10,9 +10,23 @@ type BenchStreams struct {
 // AttachStreams opens n sessions subscribed to channel, each with a stream
 // whose queue only Drain empties.
 func AttachStreams(h *Hub, channel string, n int) (*BenchStreams, error) {
-	bs := &BenchStreams{h: h}
-	for range n {
-		st, _, _, _, err := h.open(openRequest{channels: []string{channel}})
+	channels := make([]string, n)
+	for i := range channels {
+		channels[i] = channel
+	}
+	return AttachEach(h, channels)
+}
+
+// AttachEach opens a session for each of channels, subscribed to it (to
+// none for ""), with a stream whose queue only Drain empties.
+func AttachEach(h *Hub, channels []string) (*BenchStreams, error) {
+	bs := &BenchStreams{h: h, streams: make([]*stream, 0, len(channels))}
+	for _, ch := range channels {
+		var req openRequest
+		if ch != "" {
+			req.channels = []string{ch}
+		}
+		st, _, _, _, err := h.open(req)
 		if err != nil {
 			bs.Close()
 			return nil, err
@@ -33,9 +47,12 @@ func (bs *BenchStreams) IDs() []string {
 
 // Drain empties every queue, keeping its buffer, and returns the number of
 // frames dropped.
-func (bs *BenchStreams) Drain() int {
+func (bs *BenchStreams) Drain() int { return bs.DrainFirst(len(bs.streams)) }
+
+// DrainFirst is Drain for the first k streams only.
+func (bs *BenchStreams) DrainFirst(k int) int {
 	n := 0
-	for _, st := range bs.streams {
+	for _, st := range bs.streams[:k] {
 		st.mu.Lock()
 		n += len(st.queue)
 		clear(st.queue)

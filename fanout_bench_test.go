@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime/pprof"
 	"strings"
 	"testing"
 
@@ -237,53 +238,112 @@ func BenchmarkSubscribeDuringSend(b *testing.B) {
 	<-done
 }
 
-// BenchmarkSendUnicast is the private-notification pattern: n clients,
-// each alone on a channel of its own, and a Send to one of them in turn.
-// Its cost and allocations must not grow with n.
+// unicastClients are the numbers of clients of the unicast benchmarks.
+var unicastClients = []int{1000, 10_000, 100_000}
+
+// benchUnicast is the private-notification pattern: n clients, the i-th
+// alone on channel user-i (on no channel when subscribed is false), and
+// send to the first targets of them in turn. Before the timer, it sends
+// once to every client, then as many times to the targets as a long-running
+// hub would have: enough for the history to hold all it can (HistorySize
+// per topic or HistoryMaxBytes in all, the defaults) and to evict from
+// then on. The targets' queues are emptied outside the timer, every
+// 512 events at most, within the default QueueSize.
+func benchUnicast(b *testing.B, n, targets int, subscribed bool, send func(h *ssevent.Hub, channel, id string) error) {
+	h := benchHub(b, ssevent.Config{})
+	channels := make([]string, n)
+	for i := range channels {
+		channels[i] = fmt.Sprintf("user-%d", i)
+	}
+	attach := channels
+	if !subscribed {
+		attach = make([]string, n)
+	}
+	bs, err := ssevent.AttachEach(h, attach)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bs.Close()
+	ids := bs.IDs()
+	step := func(i int) {
+		if err := send(h, channels[i], ids[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range n {
+		step(i)
+	}
+	bs.Drain()
+	period := targets * max(1, 512/targets)
+	fill := min(targets*ssevent.DefaultHistorySize, int(ssevent.DefaultHistoryMaxBytes)/len(benchPayload))
+	for i := range (fill/period + 1) * period {
+		step(i % targets)
+		if (i+1)%period == 0 {
+			bs.DrainFirst(targets)
+		}
+	}
+	b.ReportAllocs()
+	// The timed loop is labelled, so that a CPU profile can keep it
+	// alone: go tool pprof -tagfocus loop=timed.
+	pprof.Do(ctx, pprof.Labels("loop", "timed"), func(context.Context) {
+		i := 0
+		for b.Loop() {
+			step(i % targets)
+			if i++; i == period {
+				i = 0
+				b.StopTimer()
+				bs.DrainFirst(targets)
+				b.StartTimer()
+			}
+		}
+	})
+}
+
+// sendChannel is a Send to the client's own channel.
+func sendChannel(h *ssevent.Hub, channel, _ string) error { return h.Send(ctx, channel, benchPayload) }
+
+// sendClient is a SendTo the client.
+func sendClient(h *ssevent.Hub, _, id string) error { return h.SendTo(ctx, id, benchPayload) }
+
+// BenchmarkSendUnicast is a Send to each of n single-client channels in
+// turn. Its cost and allocations must not grow with n.
 func BenchmarkSendUnicast(b *testing.B) {
-	for _, n := range []int{1000, 10_000, 100_000} {
+	for _, n := range unicastClients {
 		b.Run(fmt.Sprintf("channels=%d", n), func(b *testing.B) {
-			h := benchHub(b, ssevent.Config{})
-			channels := make([]string, n)
-			streams := make([]*ssevent.BenchStreams, n)
-			for i := range n {
-				channels[i] = fmt.Sprintf("user-%d", i)
-				bs, err := ssevent.AttachStreams(h, channels[i], 1)
-				if err != nil {
-					b.Fatal(err)
-				}
-				streams[i] = bs
-			}
-			defer func() {
-				for _, bs := range streams {
-					bs.Close()
-				}
-			}()
-			// One round first: each channel's history and each queue's
-			// buffer are made once, not measured.
-			for _, ch := range channels {
-				_ = h.Send(ctx, ch, benchPayload)
-			}
-			for _, bs := range streams {
-				bs.Drain()
-			}
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				if err := h.Send(ctx, channels[i], benchPayload); err != nil {
-					b.Fatal(err)
-				}
-				if i++; i == n {
-					// Every client got one event: empty the queues
-					// outside the timer.
-					i = 0
-					b.StopTimer()
-					for _, bs := range streams {
-						bs.Drain()
-					}
-					b.StartTimer()
-				}
-			}
+			benchUnicast(b, n, n, true, sendChannel)
+		})
+	}
+}
+
+// BenchmarkSendUnicastHot is BenchmarkSendUnicast sending to only one or
+// 64 of the n channels, whose state stays in the CPU caches: what is left
+// is what a Send costs with n clients and channels held.
+func BenchmarkSendUnicastHot(b *testing.B) {
+	for _, n := range unicastClients {
+		for _, targets := range []int{1, 64} {
+			b.Run(fmt.Sprintf("channels=%d/targets=%d", n, targets), func(b *testing.B) {
+				benchUnicast(b, n, targets, true, sendChannel)
+			})
+		}
+	}
+}
+
+// BenchmarkSendToUnicast is a SendTo each of n clients (on no channel) in
+// turn.
+func BenchmarkSendToUnicast(b *testing.B) {
+	for _, n := range unicastClients {
+		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) {
+			benchUnicast(b, n, n, false, sendClient)
+		})
+	}
+}
+
+// BenchmarkSendToUnicastHot is BenchmarkSendToUnicast sending to only one
+// of the n clients.
+func BenchmarkSendToUnicastHot(b *testing.B) {
+	for _, n := range unicastClients {
+		b.Run(fmt.Sprintf("clients=%d/targets=1", n), func(b *testing.B) {
+			benchUnicast(b, n, 1, false, sendClient)
 		})
 	}
 }
