@@ -388,8 +388,28 @@ func (st *stream) flush(w http.ResponseWriter, rc *http.ResponseController) erro
 	if err := rc.Flush(); err != nil {
 		return err
 	}
+	st.clearDeadline()
 	st.wrote(0)
 	return nil
+}
+
+// clearDeadline lifts the write deadline once what was written is flushed:
+// the next write sets its own. Go's HTTP/2 server resets a stream whose
+// deadline passes even when no write is pending, so a deadline left in
+// place would end every stream idle for longer than WriteTimeout. A
+// deadline kick moved to now, to cut the stream, stays.
+func (st *stream) clearDeadline() {
+	if st.hub.cfg.WriteTimeout <= 0 {
+		return
+	}
+	dl := st.deadline.Load()
+	if dl == nil {
+		return
+	}
+	_ = dl.SetWriteDeadline(time.Time{})
+	if st.cut() {
+		_ = dl.SetWriteDeadline(time.Now())
+	}
 }
 
 // errCut is a write not made because the stream was cut meanwhile.
@@ -476,6 +496,7 @@ func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWri
 		st.kick(reasonWrite)
 		return nil
 	}
+	st.clearDeadline()
 
 	var timeout <-chan time.Time
 	if d := st.hub.cfg.Timeout; d > 0 {
