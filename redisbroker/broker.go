@@ -50,6 +50,19 @@ type Options struct {
 	// holds, even when nothing changed. A hub that stops doing so (it
 	// died) drops out of ClientCount and ClientsByChannel after
 	// PresenceTTL. Defaults to 1s.
+	//
+	// A store costs Redis work in proportion to the streams that opened,
+	// ended or changed channels since the last one, not to the hub's
+	// streams. Each also pushes back the expiry of a share of the
+	// session records of the hub's streams, so that every record is
+	// refreshed once per spread: a quarter of PresenceTTL +
+	// ResumeWindow, in whole PresenceIntervals, at least one. Those
+	// records expire PresenceTTL + ResumeWindow + the spread after their
+	// last refresh, so the sessions of a hub that died can be resumed
+	// elsewhere for PresenceTTL + ResumeWindow at least. The whole list
+	// is written only at the hub's first store, after a store that
+	// failed, and when the hub finds its list in Redis not as it left
+	// it (expired, evicted, lost).
 	PresenceInterval time.Duration
 	// PresenceTTL is how long a hub's presence lasts without a refresh.
 	// Defaults to 3 × PresenceInterval.
@@ -462,10 +475,8 @@ func (b *Broker) Forget(ctx context.Context, t server.Topic) error {
 
 // SaveSession stores a session's record.
 func (b *Broker) SaveSession(ctx context.Context, id string, rec server.SessionRecord, ttl time.Duration) error {
-	if ttl <= 0 {
-		b.mu.Lock()
-		ttl = b.opts.PresenceTTL + b.bopts.ResumeWindow
-		b.mu.Unlock()
+	if ttl <= 0 { // kept by the presence while the stream is open
+		ttl = b.recordTTL()
 	}
 	ctx, cancel := b.bound(ctx)
 	defer cancel()
@@ -590,12 +601,10 @@ func (b *Broker) ClearSessions(ctx context.Context) error {
 // AttachSession keeps a session's record while this hub holds it, and
 // sends CommandAttach.
 func (b *Broker) AttachSession(ctx context.Context, id string) error {
-	bopts, err := b.ready(ctx)
-	if err != nil {
+	if _, err := b.ready(ctx); err != nil {
 		return err
 	}
-	ttl := b.opts.PresenceTTL + bopts.ResumeWindow
-	return b.command(ctx, []any{ttl.Milliseconds(), b.node}, server.CommandAttach, id, b.recordKey(id))
+	return b.command(ctx, []any{b.recordTTL().Milliseconds(), b.node}, server.CommandAttach, id, b.recordKey(id))
 }
 
 // command appends a command to the log; a record key, when given, gets

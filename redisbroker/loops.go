@@ -138,54 +138,6 @@ func (b *Broker) readLoop(ctx context.Context, deliver func(server.Message), hoo
 	}
 }
 
-// presenceLoop tells Redis which streams this hub holds: at once when
-// they change (looked at every PresenceSync), and every PresenceInterval
-// anyway so that the presence does not expire. Each store is bounded by
-// Options.Timeout.
-func (b *Broker) presenceLoop(ctx context.Context, snapshot func() []server.SessionPresence) {
-	defer b.others.Done()
-	t := time.NewTicker(b.opts.PresenceSync)
-	defer t.Stop()
-	b.mu.Lock()
-	resume := b.bopts.ResumeWindow
-	b.mu.Unlock()
-	var lastKey string
-	var lastWrite time.Time
-	keys := []string{b.keyNodes, b.nodeKey(b.node)}
-	for {
-		ps := snapshot()
-		args := make([]any, 0, 4+2*len(ps))
-		args = append(args, b.node, b.opts.PresenceTTL.Milliseconds(),
-			(b.opts.PresenceTTL + resume).Milliseconds(), b.opts.Prefix+"s:")
-		var sb strings.Builder
-		for _, p := range ps {
-			chs := frameChannels(p.Channels)
-			args = append(args, p.ID, chs)
-			sb.WriteString(p.ID)
-			sb.WriteString(chs)
-		}
-		if key := sb.String(); key != lastKey || time.Since(lastWrite) >= b.opts.PresenceInterval {
-			pctx, cancel := b.bound(ctx)
-			err := presenceScript.Run(pctx, b.rdb, keys, args...).Err()
-			cancel()
-			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				lastKey = ""
-				b.log.Debug("redisbroker: storing the presence", "err", err)
-			} else {
-				lastKey, lastWrite = key, time.Now()
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
 // entryID parses a stream entry id "<id>-0".
 func entryID(s string) (uint64, bool) {
 	n, _, _ := strings.Cut(s, "-")

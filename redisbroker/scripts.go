@@ -276,22 +276,74 @@ end
 return out
 `)
 
-// presenceScript stores one hub's streams. KEYS[1] the set of hubs,
+// The presence scripts store one hub's streams. KEYS[1] the set of hubs,
 // KEYS[2] this hub's hash. ARGV: hub id, expiry (ms), record expiry (ms),
-// record key prefix, then pairs of client id and "\n"-framed channels.
-// Records of present sessions get their expiry pushed back.
-var presenceScript = redis.NewScript(`
+// record key prefix, then what each script takes.
+//
+// The hub's score in the set is its expiry, and also the token of the
+// hub's last store: each store sets it strictly above the one before (by
+// a millisecond when the clock has not moved on), and returns it, so that
+// the next store can tell that the hash is still what this hub last
+// wrote. The hash expires with the score (PEXPIREAT), so a score still
+// ahead of the clock also means the hash has not expired.
+const luaPresence = luaTime + `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
-redis.call('DEL', KEYS[2])
+local cur = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]))
+local function stamp()
+  local s = now + tonumber(ARGV[2])
+  if cur and s <= cur then s = cur + 1 end
+  redis.call('ZADD', KEYS[1], fmt(s), ARGV[1])
+  return s
+end
+`
+
+// presenceScript stores one hub's streams whole: the hash is replaced by
+// the pairs of client id and "\n"-framed channels in ARGV[5...], and the
+// records of those sessions get their expiry pushed back. It runs at a
+// hub's first store, and after a store that failed or found the hash not
+// as the hub left it. Returns the hub's new score.
+var presenceScript = redis.NewScript(luaPresence + `
+local s = stamp()
+redis.call('UNLINK', KEYS[2])
 for i = 5, #ARGV, 2 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
   redis.call('PEXPIRE', ARGV[4] .. ARGV[i], ARGV[3])
 end
-redis.call('PEXPIRE', KEYS[2], ttl)
-return 1
+redis.call('PEXPIREAT', KEYS[2], fmt(s))
+return fmt(s)
+`)
+
+// presenceChangeScript stores what changed in one hub's streams since its
+// last store, when the hash is as that store left it: the score is the
+// one it returned (ARGV[5]) and still ahead of the clock, and the hash
+// holds as many fields as it left (ARGV[6]). ARGV[7] and ARGV[8] are how
+// many sessions to set and to delete; then the pairs of client id and
+// framed channels to set (their records get their expiry pushed back),
+// the ids to delete, and the ids of the other sessions whose records'
+// expiry to push back. Returns the hub's new score, or "" when the hash
+// is not as expected (it expired, was evicted or deleted, or Redis lost
+// or restored data): then nothing changed, and the hub stores it whole.
+var presenceChangeScript = redis.NewScript(luaPresence + `
+if cur == nil or cur ~= tonumber(ARGV[5]) or cur <= now or redis.call('HLEN', KEYS[2]) ~= tonumber(ARGV[6]) then
+  return ''
+end
+local s = stamp()
+local i = 9
+for _ = 1, tonumber(ARGV[7]) do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  redis.call('PEXPIRE', ARGV[4] .. ARGV[i], ARGV[3])
+  i = i + 2
+end
+for _ = 1, tonumber(ARGV[8]) do
+  redis.call('HDEL', KEYS[2], ARGV[i])
+  i = i + 1
+end
+for j = i, #ARGV do
+  redis.call('PEXPIRE', ARGV[4] .. ARGV[j], ARGV[3])
+end
+redis.call('PEXPIREAT', KEYS[2], fmt(s))
+return fmt(s)
 `)
 
 // leaveScript removes a hub from the presence: KEYS[1] the set of hubs,
