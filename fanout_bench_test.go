@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strings"
 	"testing"
@@ -282,6 +284,13 @@ func benchUnicast(b *testing.B, n, targets int, subscribed bool, send func(h *ss
 			bs.DrainFirst(targets)
 		}
 	}
+	// The collector's work grows with the heap it marks: start from a
+	// collection, and report the live heap and the collector's CPU time
+	// (the runtime's estimate, all cores) per Send.
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	gc := gcSeconds()
 	b.ReportAllocs()
 	// The timed loop is labelled, so that a CPU profile can keep it
 	// alone: go tool pprof -tagfocus loop=timed.
@@ -297,6 +306,16 @@ func benchUnicast(b *testing.B, n, targets int, subscribed bool, send func(h *ss
 			}
 		}
 	})
+	b.ReportMetric((gcSeconds()-gc)*1e9/float64(b.N), "gc-ns/op")
+	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "live-MiB")
+}
+
+// gcSeconds is the runtime's estimate of the CPU time spent collecting
+// garbage so far.
+func gcSeconds() float64 {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(s)
+	return s[0].Value.Float64()
 }
 
 // sendChannel is a Send to the client's own channel.
