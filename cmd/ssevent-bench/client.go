@@ -77,9 +77,12 @@ type dialer struct {
 }
 
 // h2MaxStreams is the most streams the bench's HTTP/2 server lets one
-// connection carry (Go's default is 250); the client opens another
-// connection when one is full.
-const h2MaxStreams = 1000
+// connection carry, Go's default; the client opens another connection
+// when one is full. More per connection costs the server more per frame:
+// Go's HTTP/2 write scheduler looks through the connection's streams for
+// one with data each time it writes a frame (at 1,000 per connection and
+// 100,000 streams, half the server's CPU).
+const h2MaxStreams = 250
 
 // newDialer returns a dialer for proto to the servers at addrs; roots
 // trusts their certificate; size is the wire size of one event.
