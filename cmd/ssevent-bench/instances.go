@@ -32,18 +32,8 @@ type instance struct {
 // startInstance starts a serving process with args and env and waits for
 // the address it listens on.
 func startInstance(ctx context.Context, self string, args, env []string) (*instance, error) {
-	cmd := exec.CommandContext(ctx, self, append([]string{"-serve"}, args...)...)
-	cmd.Stderr = os.Stderr
-	cmd.Env = env
-	stdin, err := cmd.StdinPipe()
+	cmd, stdin, stdout, err := startSelf(ctx, self, "-serve", args, env)
 	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	in := &instance{cmd: cmd, stdin: stdin}
@@ -52,6 +42,26 @@ func startInstance(ctx context.Context, self string, args, env []string) (*insta
 		return nil, fmt.Errorf("server did not start: %w", err)
 	}
 	return in, nil
+}
+
+// startSelf starts this program again in mode ("-serve" or "-client")
+// with args and env, and returns its stdin and stdout. Its stderr is ours.
+func startSelf(ctx context.Context, self, mode string, args, env []string) (*exec.Cmd, io.WriteCloser, io.ReadCloser, error) {
+	cmd := exec.CommandContext(ctx, self, append([]string{mode}, args...)...)
+	cmd.Stderr = os.Stderr
+	cmd.Env = env
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	return cmd, stdin, stdout, nil
 }
 
 // stop ends the serving process: it ends when its stdin closes, or is

@@ -269,18 +269,8 @@ func startChildren(ctx context.Context, self string, env, args []string, shares 
 }
 
 func startChild(ctx context.Context, self string, env, args []string) (*child, error) {
-	cmd := exec.CommandContext(ctx, self, append([]string{"-client"}, args...)...)
-	cmd.Env = env
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	cmd, stdin, stdout, err := startSelf(ctx, self, "-client", args, env)
 	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	ch := &child{cmd: cmd, stdin: stdin, connected: make(chan connectReport, 1), result: make(chan summary, 1), gone: make(chan struct{})}
