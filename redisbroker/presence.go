@@ -24,8 +24,9 @@ import (
 // the hash not as the hub left it (the score is not the token the last
 // store returned, or the hash has another number of fields: it expired,
 // was evicted or deleted, or Redis lost or restored data). Those checks
-// are what make a periodic rewrite needless: every way the hash can part
-// from what the hub stored is seen at the next store.
+// are what make a periodic rewrite needless: the hash parts from what the
+// hub stored only in those ways (short of a hand edit that keeps its
+// number of fields and the score), and each is seen at the next store.
 //
 // The records: a session's record is set to expire recordTTL from when
 // its stream opened (SaveSession, AttachSession), and the presence pushes
@@ -34,14 +35,14 @@ import (
 // hash of its id), and each PresenceInterval's slot of wall time
 // refreshes one bucket, so that every record of an open stream is
 // refreshed once every n PresenceIntervals (the spread, a quarter of
-// PresenceTTL + ResumeWindow), and each store refreshes about 1/n of the
-// hub's records. The records' expiry is PresenceTTL + ResumeWindow +
+// PresenceTTL + ResumeWindow), about 1/n of the hub's records per
+// PresenceInterval. The records' expiry is PresenceTTL + ResumeWindow +
 // spread: a record outlives the last refresh by the spread at least, so
 // it never expires while its stream is open and stores succeed, and after
 // a hub dies its sessions' records last PresenceTTL + ResumeWindow at
 // least (as long as before this scheme) and the spread more at most. A
-// stream's session that moved, ended or was added is refreshed with its
-// change.
+// session added or whose channels changed has its record refreshed with
+// that change; one that ended is saved by the hub for ResumeWindow.
 
 // recordTiming returns the expiry of the record of a session with an
 // open stream, and the number of refresh buckets: see above.
