@@ -151,6 +151,13 @@ type Broker struct {
 	cancel context.CancelFunc
 	reader sync.WaitGroup
 	others sync.WaitGroup // the presence loop
+
+	// The session saves waiting for a pipeline (saves.go).
+	saveMu      sync.Mutex
+	saveQueue   []*save
+	saving      bool           // a sender runs
+	savesClosed bool           // Close began: saves are sent on their own
+	saver       sync.WaitGroup // the sender
 }
 
 var (
@@ -343,8 +350,9 @@ func (b *Broker) StartCluster(opts server.BrokerOptions, deliver func(server.Mes
 // Close stops reading, removes this hub's presence, and closes the Redis
 // client when FromURL made it. It is idempotent. The removal is best
 // effort (the presence expires by itself): it shares one Timeout with the
-// wait for the presence loop's last store, so that Close returns within
-// about Timeout even when Redis hangs (with a client of your own, within
+// wait for the presence loop's last store and with the session records
+// still being saved (SaveSession), so that Close returns within about
+// Timeout even when Redis hangs (with a client of your own, within
 // ReadBlock plus Timeout, the longest the reader's blocking read lasts).
 func (b *Broker) Close() error {
 	b.mu.Lock()
@@ -355,9 +363,21 @@ func (b *Broker) Close() error {
 	b.closed = true
 	cancel := b.cancel
 	b.mu.Unlock()
+	b.saveMu.Lock()
+	b.savesClosed = true // later saves are sent on their own
+	b.saveMu.Unlock()
+	// The session saves queued before Close (the hub's streams ending)
+	// share the Timeout with the presence's removal, and reach Redis
+	// before its client is closed.
+	ctx, cancelWait := b.bound(context.Background())
+	defer cancelWait()
+	saved := make(chan struct{})
+	go func() {
+		b.saver.Wait()
+		close(saved)
+	}()
 	if cancel != nil {
 		cancel()
-		ctx, cancel := b.bound(context.Background())
 		stopped := make(chan struct{})
 		go func() {
 			b.others.Wait()
@@ -368,12 +388,16 @@ func (b *Broker) Close() error {
 			_ = leaveScript.Run(ctx, b.rdb, []string{b.keyNodes, b.nodeKey(b.node)}, b.node).Err()
 		case <-ctx.Done(): // the last store hangs: so would the removal
 		}
-		cancel()
+	}
+	select {
+	case <-saved:
+	case <-ctx.Done():
 	}
 	var err error
 	if b.own {
 		err = b.rdb.Close() // also ends the calls in flight at once
 	}
+	<-saved // each save ends within Timeout of its start
 	b.others.Wait()
 	b.reader.Wait()
 	return err
@@ -473,19 +497,26 @@ func (b *Broker) Forget(ctx context.Context, t server.Topic) error {
 	return unavailable(b.rdb.Del(ctx, b.topicKey(t)).Err())
 }
 
-// SaveSession stores a session's record.
+// SaveSession stores a session's record. Saves made at the same time
+// (many streams ending at once: a deploy, a network cut) go to Redis
+// together, a few hundred scripts in one pipeline, while each caller
+// still waits for its own result within its context and Options.Timeout;
+// a save made while none is in flight is sent at once.
 func (b *Broker) SaveSession(ctx context.Context, id string, rec server.SessionRecord, ttl time.Duration) error {
 	if ttl <= 0 { // kept by the presence while the stream is open
 		ttl = b.recordTTL()
 	}
 	ctx, cancel := b.bound(ctx)
 	defer cancel()
+	if err := ctx.Err(); err != nil {
+		return unavailable(err)
+	}
 	// A record another hub owns (it took the stream over) is left as it
 	// is: this save comes too late.
-	err := saveScript.Run(ctx, b.rdb, []string{b.recordKey(id)}, b.node,
-		strings.Join(rec.Channels, "\n"), strconv.FormatUint(rec.Cursor, 10), ttl.Milliseconds(),
-		rec.Owner, rec.KeyHash).Err()
-	return unavailable(err)
+	key := b.recordKey(id)
+	args := []any{b.node, strings.Join(rec.Channels, "\n"), strconv.FormatUint(rec.Cursor, 10), ttl.Milliseconds(),
+		rec.Owner, rec.KeyHash}
+	return b.queueSave(&save{ctx: ctx, key: key, args: args, done: make(chan error, 1)})
 }
 
 // LoadSession returns a session's record.
