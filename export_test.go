@@ -77,3 +77,6 @@ func (bs *BenchStreams) Close() {
 
 // EncodeMessage is the hub's encoder of a published message.
 func EncodeMessage(m Message) []byte { return encodeMessage(m, "k3x9ab").b }
+
+// Presence is the list the hub gives a ClusterBroker's presence.
+func Presence(h *Hub) []SessionPresence { return h.presence() }

@@ -34,8 +34,16 @@ type Hub struct {
 	// publish.go).
 	lists   map[string]*recipients
 	allList recipients
-	waiting int // sessions without a stream, kept for resumption
-	closed  bool
+	// presenceGen counts the changes to what the cluster's presence lists
+	// (a stream attached or detached, a session's channels), made under
+	// mu's write lock; presenceList is the list as of presenceAt, handed
+	// out again while nothing changes (presence, hub_cluster.go).
+	presenceGen  atomic.Uint64
+	presenceMu   sync.Mutex
+	presenceList []SessionPresence
+	presenceAt   uint64
+	waiting      int // sessions without a stream, kept for resumption
+	closed       bool
 	// delivered is the id of the last message fanned out. Written under
 	// mu's read lock by the broker's single delivery call at a time, read
 	// under the write lock.

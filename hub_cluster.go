@@ -252,15 +252,25 @@ func (h *Hub) apply(c Command) {
 	}
 }
 
-// presence lists the sessions with a stream on this hub.
+// presence lists the sessions with a stream on this hub, sorted by id.
+// The broker asks for it every PresenceSync: while nothing changed it
+// returns the list it returned before, the same slice, instead of listing
+// every stream again under the registry's lock (ClusterHooks.Presence).
 func (h *Hub) presence() []SessionPresence {
+	h.presenceMu.Lock()
+	defer h.presenceMu.Unlock()
+	if h.presenceList != nil && h.presenceGen.Load() == h.presenceAt {
+		return h.presenceList
+	}
 	h.mu.RLock()
-	defer h.mu.RUnlock()
+	gen := h.presenceGen.Load() // changes are made under the write lock
 	out := make([]SessionPresence, 0, len(h.attached))
 	for st := range h.attached {
 		out = append(out, SessionPresence{ID: st.sess.id, Channels: st.sess.channelList()})
 	}
+	h.mu.RUnlock()
 	slices.SortFunc(out, func(a, b SessionPresence) int { return cmp.Compare(a.ID, b.ID) })
+	h.presenceList, h.presenceAt = out, gen
 	return out
 }
 

@@ -176,9 +176,10 @@ func (h *Hub) allLocked() []*stream {
 	})
 }
 
-// resetListsLocked drops the recipient lists s is on: its channels' and
-// the hub's. The caller holds h.mu for writing.
+// resetListsLocked drops the recipient lists s is on, its channels' and
+// the hub's, and the presence list. The caller holds h.mu for writing.
 func (h *Hub) resetListsLocked(s *session) {
+	h.presenceGen.Add(1)
 	for ch := range s.channels {
 		if r := h.lists[ch]; r != nil {
 			r.reset()

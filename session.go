@@ -247,6 +247,7 @@ func (h *Hub) joinLocked(s *session, ch string) {
 	}
 	set[s] = struct{}{}
 	h.lists[ch].reset()
+	h.presenceGen.Add(1)
 }
 
 func (h *Hub) leaveLocked(s *session, ch string) {
@@ -257,6 +258,7 @@ func (h *Hub) leaveLocked(s *session, ch string) {
 	if set := h.subs[ch]; set != nil {
 		delete(set, s)
 		h.lists[ch].reset()
+		h.presenceGen.Add(1)
 		if len(set) == 0 {
 			delete(h.subs, ch)
 			delete(h.lists, ch)

@@ -103,12 +103,23 @@ func (b *Broker) presenceLoop(ctx context.Context, snapshot func() []server.Sess
 		interval: b.opts.PresenceInterval,
 		buckets:  buckets,
 	}
+	var last []server.SessionPresence // the snapshot of the last store that succeeded
 	for {
-		if err := p.store(ctx, snapshot(), time.Now()); err != nil {
-			if ctx.Err() != nil {
-				return
+		ps, now := snapshot(), time.Now()
+		switch {
+		case p.stored != nil && sameSnapshot(ps, last) && now.Sub(p.wrote) < p.interval:
+			// The hub's list is the one stored, and the refresh is not
+			// due: nothing to compare.
+		default:
+			if err := p.store(ctx, ps, now); err != nil {
+				last = nil
+				if ctx.Err() != nil {
+					return
+				}
+				b.log.Debug("redisbroker: storing the presence", "err", err)
+			} else {
+				last = ps
 			}
-			b.log.Debug("redisbroker: storing the presence", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -116,6 +127,13 @@ func (b *Broker) presenceLoop(ctx context.Context, snapshot func() []server.Sess
 		case <-t.C:
 		}
 	}
+}
+
+// sameSnapshot reports whether a and b are the same list: the hub hands
+// out the same slice while its streams do not change
+// (server.ClusterHooks.Presence).
+func sameSnapshot(a, b []server.SessionPresence) bool {
+	return a != nil && b != nil && len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // store tells Redis the hub's streams ps, as of now, when they changed
