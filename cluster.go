@@ -71,11 +71,12 @@ type ClusterHooks struct {
 	// Apply applies a Command to the sessions this hub holds. It does not
 	// block on the network.
 	Apply func(Command)
-	// Presence returns the sessions with a stream on this hub, sorted by
-	// id. While they do not change it returns the same slice as before,
-	// which a broker may take as "nothing changed" (same length and
-	// first element) to skip comparing it; the slice is the hub's: a
-	// broker must not modify it.
+	// Presence returns the sessions with a stream on this hub, in no
+	// particular order, each with its channels sorted. While they do not
+	// change it returns the same slice as before, which a broker may take
+	// as "nothing changed" (same length and first element) to skip
+	// comparing it; the slice and the channel lists are the hub's: a
+	// broker must not modify them.
 	Presence func() []SessionPresence
 	// Resync ends every stream of this hub, so that clients reconnect
 	// and replay what the hub could not deliver.

@@ -11,11 +11,9 @@ package ssevent
 // their own.
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync/atomic"
 )
 
@@ -252,10 +250,12 @@ func (h *Hub) apply(c Command) {
 	}
 }
 
-// presence lists the sessions with a stream on this hub, sorted by id.
+// presence lists the sessions with a stream on this hub, in no order.
 // The broker asks for it every PresenceSync: while nothing changed it
 // returns the list it returned before, the same slice, instead of listing
-// every stream again under the registry's lock (ClusterHooks.Presence).
+// every stream again under the registry's lock (ClusterHooks.Presence);
+// when something changed it lists them again, each session's channel list
+// shared with the previous list unless its channels changed.
 func (h *Hub) presence() []SessionPresence {
 	h.presenceMu.Lock()
 	defer h.presenceMu.Unlock()
@@ -266,10 +266,9 @@ func (h *Hub) presence() []SessionPresence {
 	gen := h.presenceGen.Load() // changes are made under the write lock
 	out := make([]SessionPresence, 0, len(h.attached))
 	for st := range h.attached {
-		out = append(out, SessionPresence{ID: st.sess.id, Channels: st.sess.channelList()})
+		out = append(out, SessionPresence{ID: st.sess.id, Channels: st.sess.sortedChannels()})
 	}
 	h.mu.RUnlock()
-	slices.SortFunc(out, func(a, b SessionPresence) int { return cmp.Compare(a.ID, b.ID) })
 	h.presenceList, h.presenceAt = out, gen
 	return out
 }

@@ -34,6 +34,11 @@ type session struct {
 	owner   string
 	keyHash []byte
 
+	// sorted is the channel list as sortedChannels last made it, shared
+	// and read-only; nil once the channels changed (under Hub.mu's write
+	// lock).
+	sorted atomic.Pointer[[]string]
+
 	// cursor is the id up to which the session has been served: the
 	// last event written to its stream, or the hub's delivery position
 	// when the stream was attached. A resumption without Last-Event-ID
@@ -239,6 +244,7 @@ func (h *Hub) joinLocked(s *session, ch string) {
 		return
 	}
 	s.channels[ch] = struct{}{}
+	s.sorted.Store(nil)
 	set := h.subs[ch]
 	if set == nil {
 		set = make(map[*session]struct{})
@@ -255,6 +261,7 @@ func (h *Hub) leaveLocked(s *session, ch string) {
 		return
 	}
 	delete(s.channels, ch)
+	s.sorted.Store(nil)
 	if set := h.subs[ch]; set != nil {
 		delete(set, s)
 		h.lists[ch].reset()
@@ -266,6 +273,20 @@ func (h *Hub) leaveLocked(s *session, ch string) {
 	}
 }
 
+// sortedChannels returns the session's channels, sorted, in a slice
+// shared until they change: the caller holds Hub.mu and must not modify
+// it. Two readers may make it at once and keep either.
+func (s *session) sortedChannels() []string {
+	if p := s.sorted.Load(); p != nil {
+		return *p
+	}
+	out := s.channelList()
+	s.sorted.Store(&out)
+	return out
+}
+
+// channelList returns the session's channels, sorted, in a new slice. The
+// caller holds Hub.mu.
 func (s *session) channelList() []string {
 	out := make([]string, 0, len(s.channels))
 	for ch := range s.channels {
