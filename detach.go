@@ -158,6 +158,7 @@ func (st *stream) detach(w http.ResponseWriter, first []byte) *detachedConn {
 	if pending {
 		st.hub.pool.schedule(st)
 	}
+	st.hub.feedStream(st)
 	return dc
 }
 
@@ -324,11 +325,11 @@ func (st *stream) drain(bp *[]byte, block bool) {
 		q, own := st.rest, false
 		st.rest = nil
 		if q == nil {
-			if q = st.take(); len(q) == 0 {
+			if q = st.collect(0); len(q) == 0 {
 				st.mu.Lock()
-				if len(st.queue) > 0 || st.isDone() {
+				if len(st.queue) > 0 || st.isDone() || !st.settleLocked() {
 					st.mu.Unlock()
-					continue // queued or kicked meanwhile
+					continue // queued, fed or kicked meanwhile
 				}
 				st.scheduled, st.writing = false, false
 				st.mu.Unlock()
@@ -477,9 +478,12 @@ func (st *stream) finishDetached(dc *detachedConn, bp *[]byte) error {
 	}
 	q := st.rest
 	st.rest = nil
+	// What is fed by now goes out; what is published after the end began
+	// is the next stream's, by replay, as it is for a queue (enqueue).
+	upto := st.hub.fed.Load()
 	for {
 		if q == nil {
-			if q = st.take(); len(q) == 0 {
+			if q = st.collect(upto); len(q) == 0 {
 				break
 			}
 		}

@@ -80,3 +80,30 @@ func EncodeMessage(m Message) []byte { return encodeMessage(m, "k3x9ab").b }
 
 // Presence is the list the hub gives a ClusterBroker's presence.
 func Presence(h *Hub) []SessionPresence { return h.presence() }
+
+// Fed reports whether the stream of client id reads its channels from
+// feeds (feed.go).
+func Fed(h *Hub, id string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	s := h.clients[id]
+	if s == nil || s.stream == nil {
+		return false
+	}
+	s.stream.mu.Lock()
+	defer s.stream.mu.Unlock()
+	return s.stream.fed
+}
+
+// FeedFrames returns the frames channel's feed keeps, -1 if it has none.
+func FeedFrames(h *Hub, channel string) int {
+	h.mu.RLock()
+	fd := h.feeds[channel]
+	h.mu.RUnlock()
+	if fd == nil {
+		return -1
+	}
+	fd.mu.Lock()
+	defer fd.mu.Unlock()
+	return len(fd.frames)
+}

@@ -34,6 +34,19 @@ type Hub struct {
 	// publish.go).
 	lists   map[string]*recipients
 	allList recipients
+	// everyList lists every attached stream, for the frames that are not
+	// messages (heartbeats, probes); lists and allList leave out the fed
+	// streams, which read messages from feeds (feed.go): one per channel
+	// with fed subscribers, and allFeed for broadcasts.
+	everyList recipients
+	feeds     map[string]*feed
+	allFeed   *feed
+	// fed is the id of the last message whose every frame is in place:
+	// queued, and in its feed. Written by the broker's single delivery
+	// call at a time, at its end; fed streams' writers read it (collect).
+	fed atomic.Uint64
+	// wakeBuf is deliver's list of the fed streams to wake.
+	wakeBuf []*stream
 	// presenceGen counts the changes to what the cluster's presence lists
 	// (a stream attached or detached, a session's channels), made under
 	// mu's write lock; presenceList is the list as of presenceAt, handed
@@ -90,6 +103,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		subs:     make(map[string]map[*session]struct{}),
 		attached: make(map[*stream]struct{}),
 		lists:    make(map[string]*recipients),
+		feeds:    make(map[string]*feed),
 		quit:     make(chan struct{}),
 		servers:  make(map[*http.Server]*shutdownWatch),
 	}
@@ -106,6 +120,7 @@ func NewHub(cfg Config) (*Hub, error) {
 	opts := BrokerOptions{HistorySize: cfg.HistorySize, HistoryTTL: cfg.HistoryTTL, HistoryMaxBytes: cfg.HistoryMaxBytes, ResumeWindow: cfg.ResumeWindow}
 	if p, ok := h.broker.(Positioner); ok {
 		h.delivered.Store(p.Position())
+		h.fed.Store(p.Position())
 	}
 	if err := h.startBroker(opts); err != nil {
 		return nil, fmt.Errorf("ssevent: starting the broker: %w", err)

@@ -99,15 +99,19 @@ func (h *Hub) publishData(ctx context.Context, t Topic, event string, kind Messa
 	return err
 }
 
-// deliver is the broker's callback: encode once, queue for every recipient.
-// The recipients are listed under the read lock and queued to after it is
-// released, so that subscribing and connecting do not wait for a fan-out.
-// The broker calls deliver one message at a time, which keeps each
-// stream's queue in id order; a stream that ended meanwhile gets a frame
-// nobody writes, and a stream attached meanwhile starts after this id
+// deliver is the broker's callback: encode once, queue for every recipient
+// and append to the feed of the fed ones (feed.go). The recipients are
+// listed under the read lock and queued to after it is released, so that
+// subscribing and connecting do not wait for a fan-out. The broker calls
+// deliver one message at a time, which keeps each stream's queue and each
+// feed in id order; a stream that ended meanwhile gets a frame nobody
+// writes, and a stream attached meanwhile starts after this id
 // (h.delivered), or replays it from the history, where it already is.
+// Once every frame is in place the message is fed (h.fed), and then the
+// fed streams waiting for it are woken.
 func (h *Hub) deliver(m Message) {
 	f := h.frameOf(m)
+	var fd *feed
 	h.mu.RLock()
 	h.delivered.Store(m.ID)
 	switch m.Topic.Kind {
@@ -116,13 +120,14 @@ func (h *Hub) deliver(m Message) {
 		if r := h.lists[m.Topic.Name]; r != nil {
 			to = r.get(func(to []*stream) []*stream {
 				for s := range h.subs[m.Topic.Name] {
-					if s.stream != nil {
-						to = append(to, s.stream)
+					if st := s.stream; st != nil && !st.fed {
+						to = append(to, st)
 					}
 				}
 				return to
 			})
 		}
+		fd = h.feeds[m.Topic.Name]
 		h.mu.RUnlock()
 		h.fanout(to, f, &m)
 	case TopicClient:
@@ -133,10 +138,18 @@ func (h *Hub) deliver(m Message) {
 		h.mu.RUnlock()
 	case TopicAll:
 		to := h.allLocked()
+		fd = h.allFeed
 		h.mu.RUnlock()
 		h.fanout(to, f, &m)
 	default:
 		h.mu.RUnlock()
+	}
+	if fd != nil {
+		h.pushFeed(fd, f)
+	}
+	h.fed.Store(m.ID)
+	if fd != nil {
+		h.wakeFeed(fd)
 	}
 }
 
@@ -166,9 +179,22 @@ func (r *recipients) get(fill func([]*stream) []*stream) []*stream {
 // reset drops the list. The caller holds the hub's write lock.
 func (r *recipients) reset() { r.list.Store(nil) }
 
-// allLocked returns every attached stream. The caller holds h.mu.
+// allLocked returns every attached stream that is not fed: the ones a
+// broadcast is queued to. The caller holds h.mu.
 func (h *Hub) allLocked() []*stream {
 	return h.allList.get(func(to []*stream) []*stream {
+		for st := range h.attached {
+			if !st.fed {
+				to = append(to, st)
+			}
+		}
+		return to
+	})
+}
+
+// everyLocked returns every attached stream. The caller holds h.mu.
+func (h *Hub) everyLocked() []*stream {
+	return h.everyList.get(func(to []*stream) []*stream {
 		for st := range h.attached {
 			to = append(to, st)
 		}
@@ -186,6 +212,7 @@ func (h *Hub) resetListsLocked(s *session) {
 		}
 	}
 	h.allList.reset()
+	h.everyList.reset()
 }
 
 // fanout queues f, the frame of m (nil for a control event), on every
@@ -204,7 +231,7 @@ func (h *Hub) fanout(to []*stream, f *frame, m *Message) {
 // enqueueAll queues f on every attached stream.
 func (h *Hub) enqueueAll(f *frame) {
 	h.mu.RLock()
-	to := h.allLocked()
+	to := h.everyLocked()
 	h.mu.RUnlock()
 	h.fanout(to, f, nil)
 }

@@ -61,6 +61,7 @@ func (h *Hub) replay(st *stream, from uint64, lastEventID string) {
 		h.counters.delivered.Add(uint64(len(msgs)))
 		live, last := st.appendReplay(frames, err != nil || len(msgs) < limit, err != nil)
 		if live {
+			h.feedStream(st)
 			return
 		}
 		from = last

@@ -202,8 +202,10 @@ func (h *Hub) clearLocal() {
 // topics whose history to drop once the lock is released.
 func (h *Hub) endSessionLocked(s *session) []string {
 	if st := s.stream; st != nil {
-		st.kick(reasonEnded)
+		// Detached first: a fed stream's unread frames go to its
+		// queue (unfeedLocked) before its writer ends it.
 		h.detachLocked(st)
+		st.kick(reasonEnded)
 	}
 	return h.forgetLocked(s)
 }
@@ -254,6 +256,9 @@ func (h *Hub) joinLocked(s *session, ch string) {
 	set[s] = struct{}{}
 	h.lists[ch].reset()
 	h.presenceGen.Add(1)
+	if st := s.stream; st != nil && st.fed {
+		h.joinFeedLocked(st, ch)
+	}
 }
 
 func (h *Hub) leaveLocked(s *session, ch string) {
@@ -262,6 +267,9 @@ func (h *Hub) leaveLocked(s *session, ch string) {
 	}
 	delete(s.channels, ch)
 	s.sorted.Store(nil)
+	if st := s.stream; st != nil && st.fed {
+		h.leaveFeedLocked(st, ch)
+	}
 	if set := h.subs[ch]; set != nil {
 		delete(set, s)
 		h.lists[ch].reset()
@@ -431,6 +439,9 @@ func (h *Hub) closeStream(st *stream) {
 
 // detachLocked removes st from the attached set and from its session.
 func (h *Hub) detachLocked(st *stream) {
+	if st.fed {
+		h.unfeedLocked(st)
+	}
 	delete(h.attached, st)
 	if st.sess.stream == st {
 		st.sess.stream = nil

@@ -189,8 +189,11 @@ func (h *Hub) Stats() Stats {
 			s.StreamsHTTP2++
 		}
 		st.mu.Lock()
-		q, detached := st.queued, st.detached
+		q, detached, fed := st.queued, st.detached, st.fed
 		st.mu.Unlock()
+		if fed {
+			q += int(st.feedLag())
+		}
 		if detached {
 			s.StreamsTakenOver++
 		}

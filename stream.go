@@ -137,6 +137,15 @@ type stream struct {
 	pendingBytes int      // the queued bytes of the batch pending ends
 	rest         []*frame // the frames after it, taken from the queue
 
+	// A fed stream (feed.go) reads its channels' messages and the
+	// broadcasts from feeds, one reader each; fed and feeds are guarded
+	// by mu, feeds replaced rather than changed. fedLast, the highest id
+	// the writer has collected, is owned by the writer that owns the
+	// stream: a frame at or below it is one the stream already has.
+	fed     bool
+	feeds   []*feedReader
+	fedLast uint64
+
 	// turn hands a standard-path stream its turn to write (turns.go);
 	// turnState and turnSince are guarded by the turns' lock.
 	turn      chan struct{}
@@ -240,7 +249,9 @@ func (st *stream) take() []*frame {
 // the stream's bound, and a replay waiting for room may read on.
 func (st *stream) sent(n int) {
 	st.mu.Lock()
-	st.queued -= n
+	if !st.fed { // a fed stream's bound counts only its queue (collect)
+		st.queued -= n
+	}
 	if st.replaying {
 		select {
 		case st.room <- struct{}{}:
@@ -327,6 +338,9 @@ func (st *stream) stalled(now time.Time, d time.Duration) bool {
 	st.mu.Lock()
 	busy := st.writing || len(st.queue) > 0
 	st.mu.Unlock()
+	if !busy && now.Sub(time.Unix(0, st.progress.Load())) > d {
+		busy = st.feedLag() > 0
+	}
 	return busy && now.Sub(time.Unix(0, st.progress.Load())) > d
 }
 
