@@ -21,11 +21,11 @@ import (
 // feedClient is a stream read over HTTP/1.1, taken over by the hub, so
 // that it is fed once live.
 type feedClient struct {
-	t    *testing.T
-	resp *http.Response
-	dec  *shared.Decoder
-	id   string
-	key  string
+	t      *testing.T
+	resp   *http.Response
+	dec    *shared.Decoder
+	id     string
+	key    string
 	last   uint64 // the last event id read
 	lastID string // and as sent
 }
