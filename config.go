@@ -128,7 +128,10 @@ type Config struct {
 	ResumeWindow time.Duration
 	// QueueSize bounds the events waiting to be written to one stream; a
 	// client that falls that far behind is disconnected and recovers by
-	// replay. Defaults to 1024.
+	// replay. A stream the hub took over reads its channels' events from
+	// lists shared by their subscribers: there the bound is on how far
+	// behind the stream is, checked every half bound's worth of events
+	// (docs/PERFORMANCE.md). Defaults to 1024.
 	QueueSize int
 	// QueueMaxBytes bounds the bytes waiting to be written to one stream:
 	// a client whose unwritten events pass it is disconnected and

@@ -2,9 +2,10 @@ package ssevent
 
 // Detached streams: an HTTP/1.1 stream served by net/http's own response
 // writer is taken over once its head is written. Writers from the hub's
-// small pool drain the streams that have events queued: each wake-up takes
-// a stream's whole queue and writes it in batches of up to maxBatch bytes,
-// a chunk and a write each. A write that would block is finished by a
+// small pool drain the streams that have events waiting: each wake-up
+// takes a stream's whole queue, and what its channels' feeds hold for it
+// once it is fed (feed.go), and writes them in batches of up to maxBatch
+// bytes, a chunk and a write each. A write that would block is finished by a
 // goroutine of the stream's own, under the write deadline, so that a slow
 // client never holds a pool writer; only the unwritten end of that one
 // batch is copied, the frames after it stay shared.

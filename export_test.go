@@ -52,7 +52,12 @@ func (bs *BenchStreams) Drain() int { return bs.DrainFirst(len(bs.streams)) }
 // DrainFirst is Drain for the first k streams only.
 func (bs *BenchStreams) DrainFirst(k int) int {
 	n := 0
+	var scratch []*frame
 	for _, st := range bs.streams[:k] {
+		for _, r := range st.feeds {
+			scratch = r.claim(scratch[:0], st.hub.fed.Load())
+			n += len(scratch)
+		}
 		st.mu.Lock()
 		n += len(st.queue)
 		clear(st.queue)
@@ -64,6 +69,17 @@ func (bs *BenchStreams) DrainFirst(k int) int {
 		}
 	}
 	return n
+}
+
+// Feed makes every stream fed (feed.go), as a stream taken over is once
+// live. Nothing writes them: Drain moves them to their feeds' ends.
+func (bs *BenchStreams) Feed() {
+	for _, st := range bs.streams {
+		st.mu.Lock()
+		st.detached, st.scheduled = true, true // no writer is ever scheduled
+		st.mu.Unlock()
+		bs.h.feedStream(st)
+	}
 }
 
 // Close ends the streams and forgets their sessions.

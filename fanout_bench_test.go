@@ -60,7 +60,13 @@ func BenchmarkEncodeMessage(b *testing.B) {
 // BenchmarkSend is one Send fanned out to n subscribers: marshal, id and
 // history, encode once, queue a reference on every stream. Allocations per
 // Send must not grow with n.
-func BenchmarkSend(b *testing.B) {
+func BenchmarkSend(b *testing.B) { benchSend(b, false) }
+
+// BenchmarkSendFed is BenchmarkSend to fed streams (feed.go), as streams
+// taken over are once live: one append to the channel's feed, whatever n.
+func BenchmarkSendFed(b *testing.B) { benchSend(b, true) }
+
+func benchSend(b *testing.B, fed bool) {
 	for _, n := range []int{1, 100, 1000, 10000} {
 		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
 			h := benchHub(b, ssevent.Config{QueueSize: 1 << 20, QueueMaxBytes: 1 << 30})
@@ -69,6 +75,9 @@ func BenchmarkSend(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer bs.Close()
+			if fed {
+				bs.Feed()
+			}
 			// Fill every queue's buffer once so that steady state is
 			// measured, not the first growth.
 			for range 256 {
