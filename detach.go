@@ -326,7 +326,7 @@ func (st *stream) drain(bp *[]byte, block bool) {
 		q, own := st.rest, false
 		st.rest = nil
 		if q == nil {
-			if q = st.collect(0); len(q) == 0 {
+			if q, own = st.collect(0); len(q) == 0 {
 				st.mu.Lock()
 				if len(st.queue) > 0 || st.isDone() || !st.settleLocked() {
 					st.mu.Unlock()
@@ -336,7 +336,6 @@ func (st *stream) drain(bp *[]byte, block bool) {
 				st.mu.Unlock()
 				return
 			}
-			own = true
 		}
 		if !st.writeQueue(dc, q, bp, block) {
 			go st.drain(nil, true)
@@ -484,7 +483,7 @@ func (st *stream) finishDetached(dc *detachedConn, bp *[]byte) error {
 	upto := st.hub.fed.Load()
 	for {
 		if q == nil {
-			if q = st.collect(upto); len(q) == 0 {
+			if q, _ = st.collect(upto); len(q) == 0 {
 				break
 			}
 		}

@@ -52,11 +52,9 @@ func (bs *BenchStreams) Drain() int { return bs.DrainFirst(len(bs.streams)) }
 // DrainFirst is Drain for the first k streams only.
 func (bs *BenchStreams) DrainFirst(k int) int {
 	n := 0
-	var scratch []*frame
 	for _, st := range bs.streams[:k] {
 		for _, r := range st.feeds {
-			scratch = r.claim(scratch[:0], st.hub.fed.Load())
-			n += len(scratch)
+			n += len(r.claim(st.hub.fed.Load()))
 		}
 		st.mu.Lock()
 		n += len(st.queue)

@@ -40,23 +40,22 @@ import (
 type feed struct {
 	name string // the channel; "" for broadcasts
 
-	mu      sync.Mutex
-	frames  []feedEntry // at positions first, first+1, ...
-	first   uint64
-	base    int64 // bytes of the frames before first
-	bytes   int64 // bytes of every frame pushed
+	mu sync.Mutex
+	// frames are at positions first, first+1, ...; cums[i] is the bytes
+	// pushed up to and including frames[i]. Neither array is written
+	// below its length: dropping frames reslices, pushing appends, so
+	// the frames a writer claimed stay as they were in its hands.
+	frames []*frame
+	cums   []int64
+	first  uint64
+	base   int64 // bytes of the frames before first
+	bytes  int64 // bytes of every frame pushed
 	readers []*feedReader
 	idle    []*feedReader // readers waiting for the next frame, woken by wake
 	// The next bound check runs at position checkAt or once bytes
 	// reaches checkBytes, whichever comes first.
 	checkAt    uint64
 	checkBytes int64
-}
-
-// feedEntry is a frame in a feed, and the feed's byte count through it.
-type feedEntry struct {
-	f   *frame
-	cum int64
 }
 
 // feedReader is one stream's place in one feed. Its fields are guarded by
@@ -80,7 +79,7 @@ func (fd *feed) before(p uint64) int64 {
 	if p <= fd.first {
 		return fd.base
 	}
-	return fd.frames[p-1-fd.first].cum
+	return fd.cums[p-1-fd.first]
 }
 
 // add makes a reader for st at the feed's end; idle registers it to be
@@ -115,7 +114,7 @@ func (fd *feed) remove(r *feedReader) (unread []*frame, empty bool) {
 	}
 	if !r.gone {
 		for i := int(r.pos - fd.first); i < len(fd.frames); i++ {
-			unread = append(unread, fd.frames[i].f)
+			unread = append(unread, fd.frames[i])
 		}
 	}
 	r.gone = true
@@ -135,7 +134,7 @@ func (fd *feed) remove(r *feedReader) (unread []*frame, empty bool) {
 	}
 	if len(fd.readers) == 0 {
 		fd.base, fd.first = fd.bytes, fd.end()
-		fd.frames = nil
+		fd.frames, fd.cums = nil, nil
 	}
 	return unread, len(fd.readers) == 0
 }
@@ -147,7 +146,8 @@ func (fd *feed) push(f *frame, cfg *Config) (readers int, slow []*stream) {
 	fd.mu.Lock()
 	defer fd.mu.Unlock()
 	fd.bytes += int64(len(f.b))
-	fd.frames = append(fd.frames, feedEntry{f: f, cum: fd.bytes})
+	fd.frames = append(fd.frames, f)
+	fd.cums = append(fd.cums, fd.bytes)
 	if fd.end() >= fd.checkAt || fd.bytes >= fd.checkBytes {
 		slow = fd.checkLocked(cfg)
 	}
@@ -174,19 +174,24 @@ func (fd *feed) checkLocked(cfg *Config) (slow []*stream) {
 		low = min(low, r.pos)
 	}
 	if drop := int(low - fd.first); drop > 0 {
-		fd.base = fd.frames[drop-1].cum
-		n := copy(fd.frames, fd.frames[drop:])
-		clear(fd.frames[n:])
-		fd.frames = fd.frames[:n]
-		fd.first = low
-		if cap(fd.frames) > 64 && len(fd.frames) < cap(fd.frames)/4 {
-			fd.frames = slices.Clip(slices.Clone(fd.frames))
-		}
+		fd.dropLocked(drop)
 	}
 	step := uint64(max(min(cfg.QueueSize/2, max(len(fd.frames), 32)), 1))
 	fd.checkAt = end + step
 	fd.checkBytes = fd.bytes + int64(max(cfg.QueueMaxBytes/2, 1))
 	return slow
+}
+
+// dropLocked drops the first n frames. The arrays are resliced, not
+// changed: a writer may hold a slice of them. A big array mostly dropped
+// is copied, so that it does not keep its dropped frames from being freed.
+func (fd *feed) dropLocked(n int) {
+	fd.base = fd.cums[n-1]
+	fd.frames, fd.cums = fd.frames[n:], fd.cums[n:]
+	fd.first += uint64(n)
+	if cap(fd.frames) > 64 && len(fd.frames) < cap(fd.frames)/4 {
+		fd.frames, fd.cums = slices.Clone(fd.frames), slices.Clone(fd.cums)
+	}
 }
 
 // wake returns the streams of the readers waiting for a frame, and
@@ -208,28 +213,30 @@ func (fd *feed) wake(into []*stream) []*stream {
 	return into
 }
 
-// claim appends to out the frames after r's position with ids up to upto,
-// and moves r past them.
-func (r *feedReader) claim(out []*frame, upto uint64) []*frame {
+// claim returns the frames after r's position with ids up to upto, and
+// moves r past them. The slice is the feed's: the caller must not change
+// it.
+func (r *feedReader) claim(upto uint64) []*frame {
 	fd := r.feed
 	fd.mu.Lock()
 	defer fd.mu.Unlock()
 	if r.gone {
-		return out
+		return nil
 	}
 	i := int(r.pos - fd.first)
-	for ; i < len(fd.frames) && fd.frames[i].f.id <= upto; i++ {
-		out = append(out, fd.frames[i].f)
+	j := i
+	for j < len(fd.frames) && fd.frames[j].id <= upto {
+		j++
 	}
-	r.pos = fd.first + uint64(i)
-	if len(fd.readers) == 1 && i > 0 {
-		// The only reader has these: keep none of them (a channel of
-		// its own holds no frames between writes).
-		fd.base = fd.frames[i-1].cum
-		n := copy(fd.frames, fd.frames[i:])
-		clear(fd.frames[n:])
-		fd.frames = fd.frames[:n]
-		fd.first = r.pos
+	if j == i {
+		return nil
+	}
+	out := fd.frames[i:j:j]
+	r.pos = fd.first + uint64(j)
+	if len(fd.readers) == 1 {
+		// The only reader has these: the feed keeps none of them (a
+		// channel of its own holds no frames between writes).
+		fd.dropLocked(j)
 	}
 	return out
 }
@@ -251,7 +258,7 @@ func (r *feedReader) settle(fed *atomic.Uint64) bool {
 	// fed is read under the lock: read before it, it could miss a
 	// message fed, and its idle readers woken, before the reader is
 	// registered.
-	if i := int(r.pos - fd.first); i < len(fd.frames) && fd.frames[i].f.id <= fed.Load() {
+	if i := int(r.pos - fd.first); i < len(fd.frames) && fd.frames[i].id <= fed.Load() {
 		return false
 	}
 	fd.idleLocked(r)
@@ -389,10 +396,12 @@ func (h *Hub) dropReaderLocked(st *stream, r *feedReader) {
 // collect hands the writer what the stream has to write: its queue and,
 // for a fed stream, what its feeds hold up to upto (0: what is fed by
 // now), merged in id order, each id once. Like take, it leaves publishers
-// a fresh queue.
-func (st *stream) collect(upto uint64) []*frame {
+// a fresh queue. own reports whether the writer may recycle the slice; a
+// feed's own slice, which it may not change, is returned when it alone
+// has frames.
+func (st *stream) collect(upto uint64) (q []*frame, own bool) {
 	st.mu.Lock()
-	q := st.queue
+	q = st.queue
 	st.queue, st.spare = st.spare[:0], nil
 	if !st.fed {
 		st.writing = len(q) > 0
@@ -400,7 +409,7 @@ func (st *stream) collect(upto uint64) []*frame {
 		if last := lastIDOf(q); last != 0 {
 			st.fedLast = last // ids come in order: the high-water mark
 		}
-		return q
+		return q, true
 	}
 	// A fed stream's bound counts only what waits in its queue.
 	st.queued = 0
@@ -410,19 +419,40 @@ func (st *stream) collect(upto uint64) []*frame {
 	if upto == 0 {
 		upto = st.hub.fed.Load()
 	}
+	var run []*frame // the one feed with frames, while there is one
 	runs := 0
-	if len(q) > 0 {
-		runs++
-	}
 	n := len(q)
 	for _, r := range feeds {
-		m := len(q)
-		q = r.claim(q, upto)
-		if len(q) > m {
-			runs++
+		got := r.claim(upto)
+		switch {
+		case len(got) == 0:
+			continue
+		case runs == 0 && n == 0:
+			run = got
+		case run != nil:
+			q = append(append(q, run...), got...)
+			run = nil
+		default:
+			q = append(q, got...)
 		}
+		runs++
 	}
-	if runs > 1 {
+	if run != nil {
+		// Each id once: skip what the writer already has (below).
+		i := 0
+		for i < len(run) && run[i].id <= st.fedLast {
+			i++
+		}
+		run = run[i:]
+		if len(run) > 0 {
+			st.fedLast = run[len(run)-1].id
+		}
+		if cap(q) > 0 {
+			st.recycle(q)
+		}
+		return run, false
+	}
+	if n > 0 && runs > 0 || runs > 1 {
 		sortFrames(q, n)
 	}
 	// Each id once: a stream made fed while a message was being
@@ -439,7 +469,7 @@ func (st *stream) collect(upto uint64) []*frame {
 		out = append(out, f)
 	}
 	clear(q[len(out):])
-	return out
+	return out, true
 }
 
 // sortFrames orders q by id, where q[:n] is the queue and the rest runs of
