@@ -45,11 +45,11 @@ type feed struct {
 	// pushed up to and including frames[i]. Neither array is written
 	// below its length: dropping frames reslices, pushing appends, so
 	// the frames a writer claimed stay as they were in its hands.
-	frames []*frame
-	cums   []int64
-	first  uint64
-	base   int64 // bytes of the frames before first
-	bytes  int64 // bytes of every frame pushed
+	frames  []*frame
+	cums    []int64
+	first   uint64
+	base    int64 // bytes of the frames before first
+	bytes   int64 // bytes of every frame pushed
 	readers []*feedReader
 	idle    []*feedReader // readers waiting for the next frame, woken by wake
 	// The next bound check runs at position checkAt or once bytes
