@@ -325,3 +325,26 @@ func TestFedStreamsChurnWhilePublished(t *testing.T) {
 		assert.True(t, ssevent.Fed(hub, c.id), "%s is still fed", c.id)
 	}
 }
+
+// When the hub closes, a fed stream writes what its feed holds for it,
+// then the reconnect event, as a queued stream writes its queue.
+func TestFedStreamWritesItsFeedWhenTheHubCloses(t *testing.T) {
+	hub, srv := newFeedHub(t, ssevent.Config{QueueSize: 4096, QueueMaxBytes: 64 << 20, WriteTimeout: time.Minute})
+	c := openFeedClient(t, hub, srv.URL, "channels=a", nil)
+	ctx := context.Background()
+	// More than the socket buffers hold, unread: most waits in the feed.
+	big := strings.Repeat("x", 32<<10)
+	const n = 400
+	for i := range n {
+		require.NoError(t, hub.Send(ctx, "a", fmt.Sprint(i, big)))
+	}
+	waitFor(t, func() bool { return hub.Stats().QueuedBytes > 0 }, "events waiting for the client")
+	closed := make(chan error, 1)
+	go func() { closed <- hub.Close(ctx) }()
+	for i := range n {
+		_, p := payload(t, c.next())
+		require.Equal(t, fmt.Sprintf("%q", fmt.Sprint(i, big)), p, "event %d", i)
+	}
+	assert.Equal(t, shared.EventReconnect, c.next().Name)
+	require.NoError(t, <-closed)
+}
