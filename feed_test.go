@@ -148,31 +148,46 @@ func TestFedStreamMergesEveryTopicInOrder(t *testing.T) {
 // published while the client was subscribed. What is published after does
 // not reach it.
 func TestFedStreamUnsubscribedGetsWhatItHadNotRead(t *testing.T) {
-	hub, srv := newFeedHub(t, ssevent.Config{QueueSize: 4096, QueueMaxBytes: 64 << 20, WriteTimeout: time.Minute})
-	c := openFeedClient(t, hub, srv.URL, "channels=a", nil)
+	hub, c := backlog(t)
 	ctx := context.Background()
-	// The client reads nothing meanwhile: 12.8 MB is more than the
-	// socket buffers hold, so most of it waits in the feed.
-	big := strings.Repeat("x", 32<<10)
-	const n = 400
-	for i := range n {
-		require.NoError(t, hub.Send(ctx, "a", fmt.Sprint(i, big)))
-	}
-	waitFor(t, func() bool { return hub.Stats().QueuedBytes > 0 }, "events waiting for the client")
 	require.NoError(t, hub.Unsubscribe(ctx, c.id, "a"))
 	require.NoError(t, hub.Send(ctx, "a", "after"))
 	require.NoError(t, hub.SendTo(ctx, c.id, "end"))
 
-	for i := range n {
-		ch, p := payload(t, c.next())
-		require.Equal(t, "a", ch)
-		require.Equal(t, fmt.Sprintf("%q", fmt.Sprint(i, big)), p, "event %d", i)
-	}
+	c.readBacklog()
 	ev := c.next()
 	require.Equal(t, shared.EventChannels, ev.Name)
 	assert.JSONEq(t, `{"channels":["default"]}`, string(ev.Data))
 	_, p := payload(t, c.next())
 	assert.Equal(t, `"end"`, p, "nothing published after the unsubscribe")
+}
+
+// backlogEvents of backlogPayload bytes each are more than the socket
+// buffers hold.
+const backlogEvents, backlogPayload = 400, 32 << 10
+
+// backlog opens a fed stream on channel "a" and publishes backlogEvents
+// to it that the client does not read: most of them wait in the feed.
+func backlog(t *testing.T) (*ssevent.Hub, *feedClient) {
+	hub, srv := newFeedHub(t, ssevent.Config{QueueSize: 4096, QueueMaxBytes: 64 << 20, WriteTimeout: time.Minute})
+	c := openFeedClient(t, hub, srv.URL, "channels=a", nil)
+	for i := range backlogEvents {
+		require.NoError(t, hub.Send(context.Background(), "a", backlogEvent(i)))
+	}
+	waitFor(t, func() bool { return hub.Stats().QueuedBytes > 0 }, "events waiting for the client")
+	return hub, c
+}
+
+func backlogEvent(i int) string { return fmt.Sprint(i, strings.Repeat("x", backlogPayload)) }
+
+// readBacklog reads what backlog published, in order.
+func (c *feedClient) readBacklog() {
+	c.t.Helper()
+	for i := range backlogEvents {
+		ch, p := payload(c.t, c.next())
+		require.Equal(c.t, "a", ch)
+		require.Equal(c.t, fmt.Sprintf("%q", backlogEvent(i)), p, "event %d", i)
+	}
 }
 
 // A fed stream that stops reading is cut as a slow consumer once its lag
@@ -329,22 +344,10 @@ func TestFedStreamsChurnWhilePublished(t *testing.T) {
 // When the hub closes, a fed stream writes what its feed holds for it,
 // then the reconnect event, as a queued stream writes its queue.
 func TestFedStreamWritesItsFeedWhenTheHubCloses(t *testing.T) {
-	hub, srv := newFeedHub(t, ssevent.Config{QueueSize: 4096, QueueMaxBytes: 64 << 20, WriteTimeout: time.Minute})
-	c := openFeedClient(t, hub, srv.URL, "channels=a", nil)
-	ctx := context.Background()
-	// More than the socket buffers hold, unread: most waits in the feed.
-	big := strings.Repeat("x", 32<<10)
-	const n = 400
-	for i := range n {
-		require.NoError(t, hub.Send(ctx, "a", fmt.Sprint(i, big)))
-	}
-	waitFor(t, func() bool { return hub.Stats().QueuedBytes > 0 }, "events waiting for the client")
+	hub, c := backlog(t)
 	closed := make(chan error, 1)
-	go func() { closed <- hub.Close(ctx) }()
-	for i := range n {
-		_, p := payload(t, c.next())
-		require.Equal(t, fmt.Sprintf("%q", fmt.Sprint(i, big)), p, "event %d", i)
-	}
+	go func() { closed <- hub.Close(context.Background()) }()
+	c.readBacklog()
 	assert.Equal(t, shared.EventReconnect, c.next().Name)
 	require.NoError(t, <-closed)
 }
