@@ -351,3 +351,65 @@ func TestFedStreamWritesItsFeedWhenTheHubCloses(t *testing.T) {
 	assert.Equal(t, shared.EventReconnect, c.next().Name)
 	require.NoError(t, <-closed)
 }
+
+// On one channel, fed streams (HTTP/1.1, taken over) and queued ones
+// (HTTP/2 without TLS, the standard path) each get every event once, in
+// order, broadcasts included, while a third client subscribes and
+// unsubscribes.
+func TestFedAndQueuedStreamsShareAChannel(t *testing.T) {
+	hub := ssevent.New(ssevent.Config{HeartbeatInterval: -1})
+	srv := httptest.NewUnstartedServer(hub)
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetHTTP1(true)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { _ = hub.Close(context.Background()) })
+	ctx := context.Background()
+
+	fed := openFeedClient(t, hub, srv.URL, "channels=a", nil)
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	t.Cleanup(tr.CloseIdleConnections)
+	resp, err := (&http.Client{Transport: tr}).Get(srv.URL + "?channels=a")
+	require.NoError(t, err)
+	t.Cleanup(func() { resp.Body.Close() })
+	require.Equal(t, 2, resp.ProtoMajor)
+	queued := &feedClient{t: t, resp: resp, dec: shared.NewDecoder(resp.Body, 0)}
+	require.Equal(t, shared.EventConnected, queued.next().Name)
+	churner := openFeedClient(t, hub, srv.URL, "channels=b", nil)
+
+	const n = 300
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 30 {
+			if hub.Subscribe(ctx, churner.id, "a") != nil || hub.Unsubscribe(ctx, churner.id, "a") != nil {
+				return
+			}
+		}
+	}()
+	for i := range n {
+		if i%3 == 0 {
+			require.NoError(t, hub.Broadcast(ctx, fmt.Sprint(i)))
+		} else {
+			require.NoError(t, hub.Send(ctx, "a", i))
+		}
+	}
+	<-done
+	for _, c := range []*feedClient{fed, queued} {
+		for i := 0; i < n; {
+			ev := c.next()
+			if ev.Name != shared.EventMessage {
+				continue
+			}
+			_, p := payload(t, ev)
+			want := fmt.Sprint(i)
+			if i%3 == 0 {
+				want = fmt.Sprintf("%q", fmt.Sprint(i))
+			}
+			require.Equal(t, want, p)
+			i++
+		}
+	}
+}
