@@ -109,10 +109,14 @@ func Fed(h *Hub, id string) bool {
 	return s.stream.fed
 }
 
-// FeedFrames returns the frames channel's feed keeps, -1 if it has none.
+// FeedFrames returns the frames channel's JSON feed keeps, -1 if it has
+// none.
 func FeedFrames(h *Hub, channel string) int {
 	h.mu.RLock()
-	fd := h.feeds[channel]
+	var fd *feed
+	if set := h.feeds[channel]; set != nil {
+		fd = set[dialectJSON]
+	}
 	h.mu.RUnlock()
 	if fd == nil {
 		return -1

@@ -1,7 +1,7 @@
 package ssevent
 
-// Feeds: a detached stream in the JSON dialect, once live, reads its
-// channels' messages from one shared list per channel (a feed) instead of
+// Feeds: a detached stream, once live, reads its channels' messages from
+// one shared list per channel and dialect (a feed) instead of
 // having each message queued to it. Publishing to a channel then costs one
 // append, whatever its number of subscribers, and a writer that comes to
 // the stream later finds every message published meanwhile, to write in
@@ -26,8 +26,10 @@ package ssevent
 // (Config.QueueSize, Config.QueueMaxBytes), as a queue over them would be:
 // the frames are shared, so the bound is on lag, not on memory per stream.
 //
-// Replaying streams, streams of other dialects and standard-path streams
-// keep their queue for everything.
+// A feed holds its channel's frames in one dialect (the JSON envelope, or
+// htmx's or Datastar's form of the message), made once per message as for
+// queued streams. Replaying streams and standard-path streams keep their
+// queue for everything.
 
 import (
 	"slices"
@@ -35,10 +37,12 @@ import (
 	"sync/atomic"
 )
 
-// feed is one channel's (or the broadcasts') list of recent frames, shared
-// by its fed readers.
+// feed is one channel's (or the broadcasts') list of recent frames in one
+// dialect, shared by its fed readers.
 type feed struct {
-	name string // the channel; "" for broadcasts
+	name string // the channel
+	all  bool   // the broadcasts' instead
+	d    dialect
 
 	mu sync.Mutex
 	// frames are at positions first, first+1, ...; cums[i] is the bytes
@@ -276,31 +280,44 @@ func (r *feedReader) lag() int64 {
 	return fd.bytes - fd.before(r.pos)
 }
 
-// feedLocked returns the feed of channel ch (of broadcasts if ch is ""),
-// made if there is none. The caller holds h.mu for writing.
-func (h *Hub) feedLocked(ch string, all bool) *feed {
-	if all {
-		if h.allFeed == nil {
-			h.allFeed = &feed{}
+// feedSet is a channel's feeds (or the broadcasts'), by dialect; nil
+// where no fed stream reads that dialect.
+type feedSet [numDialects]*feed
+
+// feedLocked returns the feed of channel ch (of the broadcasts if all) in
+// dialect d, made if there is none. The caller holds h.mu for writing.
+func (h *Hub) feedLocked(ch string, all bool, d dialect) *feed {
+	set := &h.allFeeds
+	if !all {
+		if set = h.feeds[ch]; set == nil {
+			set = new(feedSet)
+			h.feeds[ch] = set
 		}
-		return h.allFeed
 	}
-	fd := h.feeds[ch]
-	if fd == nil {
-		fd = &feed{name: ch}
-		h.feeds[ch] = fd
+	if set[d] == nil {
+		set[d] = &feed{name: ch, all: all, d: d}
 	}
-	return fd
+	return set[d]
+}
+
+// forgetFeedLocked forgets fd, a channel's feed that has no reader left.
+// The caller holds h.mu for writing.
+func (h *Hub) forgetFeedLocked(fd *feed) {
+	set := h.feeds[fd.name]
+	if fd.all || set == nil || set[fd.d] != fd {
+		return
+	}
+	set[fd.d] = nil
+	if *set == (feedSet{}) {
+		delete(h.feeds, fd.name)
+	}
 }
 
 // feedStream makes st a fed stream if it can be one: attached, detached,
-// live (not replaying), in the JSON dialect, and not ended. Frames
+// live (not replaying), and not ended. Frames
 // already queued to it stay in its queue; the writer merges them with
 // what its feeds bring, each id once.
 func (h *Hub) feedStream(st *stream) {
-	if st.dialect != dialectJSON {
-		return
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := st.sess
@@ -315,9 +332,9 @@ func (h *Hub) feedStream(st *stream) {
 	idle := !st.scheduled
 	readers := make([]*feedReader, 0, len(s.channels)+1)
 	for ch := range s.channels {
-		readers = append(readers, h.feedLocked(ch, false).add(st, idle))
+		readers = append(readers, h.feedLocked(ch, false, st.dialect).add(st, idle))
 	}
-	readers = append(readers, h.feedLocked("", true).add(st, idle))
+	readers = append(readers, h.feedLocked("", true, st.dialect).add(st, idle))
 	st.feeds, st.fed = readers, true
 	st.mu.Unlock()
 	h.resetListsLocked(s)
@@ -326,7 +343,7 @@ func (h *Hub) feedStream(st *stream) {
 // joinFeedLocked gives a fed stream a reader on channel ch's feed. The
 // caller holds h.mu for writing.
 func (h *Hub) joinFeedLocked(st *stream, ch string) {
-	fd := h.feedLocked(ch, false)
+	fd := h.feedLocked(ch, false, st.dialect)
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for _, r := range st.feeds {
@@ -341,10 +358,11 @@ func (h *Hub) joinFeedLocked(st *stream, ch string) {
 // leaveFeedLocked takes a fed stream's reader off channel ch's feed. The
 // caller holds h.mu for writing.
 func (h *Hub) leaveFeedLocked(st *stream, ch string) {
-	fd := h.feeds[ch]
-	if fd == nil {
+	set := h.feeds[ch]
+	if set == nil || set[st.dialect] == nil {
 		return
 	}
+	fd := set[st.dialect]
 	st.mu.Lock()
 	i := slices.IndexFunc(st.feeds, func(r *feedReader) bool { return r.feed == fd })
 	if i < 0 {
@@ -378,8 +396,8 @@ func (h *Hub) unfeedLocked(st *stream) {
 func (h *Hub) dropReaderLocked(st *stream, r *feedReader) {
 	fd := r.feed
 	unread, empty := fd.remove(r)
-	if empty && fd.name != "" && h.feeds[fd.name] == fd {
-		delete(h.feeds, fd.name)
+	if empty {
+		h.forgetFeedLocked(fd)
 	}
 	if len(unread) == 0 {
 		st.mu.Unlock()
@@ -542,6 +560,26 @@ func (h *Hub) pushFeed(fd *feed, f *frame) {
 		st.kick(reasonSlow)
 	}
 	h.counters.delivered.Add(uint64(n))
+}
+
+// pushFeeds appends to each feed of fds the frame of m in its dialect,
+// f being the JSON one.
+func (h *Hub) pushFeeds(fds *feedSet, f *frame, m *Message) {
+	for d, fd := range fds {
+		if fd != nil {
+			h.pushFeed(fd, f.as(dialect(d), m, h))
+		}
+	}
+}
+
+// wakeFeeds hands the streams waiting on the feeds of fds to the writer
+// pool.
+func (h *Hub) wakeFeeds(fds *feedSet) {
+	for _, fd := range fds {
+		if fd != nil {
+			h.wakeFeed(fd)
+		}
+	}
 }
 
 // wakeFeed hands the streams waiting on fd to the writer pool.

@@ -413,3 +413,38 @@ func TestFedAndQueuedStreamsShareAChannel(t *testing.T) {
 		}
 	}
 }
+
+// Streams in htmx's and Datastar's forms are fed too, from feeds of their
+// own: each gets every message of its channel and every broadcast once,
+// in order, with a JSON stream on the same channel.
+func TestFedStreamsInEveryDialect(t *testing.T) {
+	hub, srv := newFeedHub(t, ssevent.Config{})
+	ctx := context.Background()
+	var clients []*feedClient
+	for _, format := range []string{"json", "htmx2", "htmx4", "datastar"} {
+		clients = append(clients, openFeedClient(t, hub, srv.URL, "channels=a&format="+format, nil))
+	}
+	const n = 120
+	for i := range n {
+		if i%4 == 0 {
+			require.NoError(t, hub.Broadcast(ctx, fmt.Sprint(i)))
+		} else {
+			require.NoError(t, hub.Send(ctx, "a", fmt.Sprint(i)))
+		}
+	}
+	for _, c := range clients {
+		for i := 0; i < n; {
+			ev, err := c.dec.Next()
+			require.NoError(t, err)
+			if ev.ID == "" || ev.ID == c.lastID {
+				continue // no id: not a message
+			}
+			id, err := shared.ParseEventID(ev.ID)
+			require.NoError(t, err)
+			require.Greater(t, id.Seq, c.last, "%s after %s", ev.ID, c.lastID)
+			c.last, c.lastID = id.Seq, ev.ID
+			require.Contains(t, string(ev.Data), fmt.Sprint(i), "event %d", i)
+			i++
+		}
+	}
+}

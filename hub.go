@@ -36,11 +36,11 @@ type Hub struct {
 	allList recipients
 	// everyList lists every attached stream, for the frames that are not
 	// messages (heartbeats, probes); lists and allList leave out the fed
-	// streams, which read messages from feeds (feed.go): one per channel
-	// with fed subscribers, and allFeed for broadcasts.
+	// streams, which read messages from feeds (feed.go): per channel with
+	// fed subscribers, and allFeeds for broadcasts, one per dialect.
 	everyList recipients
-	feeds     map[string]*feed
-	allFeed   *feed
+	feeds     map[string]*feedSet
+	allFeeds  feedSet
 	// fed is the id of the last message whose every frame is in place:
 	// queued, and in its feed. Written by the broker's single delivery
 	// call at a time, at its end; fed streams' writers read it (collect).
@@ -103,7 +103,7 @@ func NewHub(cfg Config) (*Hub, error) {
 		subs:     make(map[string]map[*session]struct{}),
 		attached: make(map[*stream]struct{}),
 		lists:    make(map[string]*recipients),
-		feeds:    make(map[string]*feed),
+		feeds:    make(map[string]*feedSet),
 		quit:     make(chan struct{}),
 		servers:  make(map[*http.Server]*shutdownWatch),
 	}

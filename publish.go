@@ -111,7 +111,7 @@ func (h *Hub) publishData(ctx context.Context, t Topic, event string, kind Messa
 // fed streams waiting for it are woken.
 func (h *Hub) deliver(m Message) {
 	f := h.frameOf(m)
-	var fd *feed
+	var fds feedSet // a copy: the hub's may change once the lock is released
 	h.mu.RLock()
 	h.delivered.Store(m.ID)
 	switch m.Topic.Kind {
@@ -127,7 +127,9 @@ func (h *Hub) deliver(m Message) {
 				return to
 			})
 		}
-		fd = h.feeds[m.Topic.Name]
+		if set := h.feeds[m.Topic.Name]; set != nil {
+			fds = *set
+		}
 		h.mu.RUnlock()
 		h.fanout(to, f, &m)
 	case TopicClient:
@@ -138,19 +140,15 @@ func (h *Hub) deliver(m Message) {
 		h.mu.RUnlock()
 	case TopicAll:
 		to := h.allLocked()
-		fd = h.allFeed
+		fds = h.allFeeds
 		h.mu.RUnlock()
 		h.fanout(to, f, &m)
 	default:
 		h.mu.RUnlock()
 	}
-	if fd != nil {
-		h.pushFeed(fd, f)
-	}
+	h.pushFeeds(&fds, f, &m)
 	h.fed.Store(m.ID)
-	if fd != nil {
-		h.wakeFeed(fd)
-	}
+	h.wakeFeeds(&fds)
 }
 
 // recipients is a recipient list kept between fan-outs: the streams a
