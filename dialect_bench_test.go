@@ -64,7 +64,13 @@ func TestDialectEncodedOnce(t *testing.T) {
 
 // BenchmarkSendDialects is one SendHTML fanned out to n streams of one
 // dialect: the dialect's encoding is made once, whatever n.
-func BenchmarkSendDialects(b *testing.B) {
+func BenchmarkSendDialects(b *testing.B) { benchSendDialects(b, false) }
+
+// BenchmarkSendDialectsFed is BenchmarkSendDialects to fed streams
+// (feed.go): the frame in the streams' form made once, one append.
+func BenchmarkSendDialectsFed(b *testing.B) { benchSendDialects(b, true) }
+
+func benchSendDialects(b *testing.B, fed bool) {
 	html := "<li>" + strings.Repeat("x", 180) + "</li>"
 	for _, format := range []string{ssevent.FormatJSON, ssevent.FormatHTMX2, ssevent.FormatDatastar} {
 		for _, n := range []int{1000, 10000} {
@@ -76,6 +82,9 @@ func BenchmarkSendDialects(b *testing.B) {
 				}
 				defer bs.Close()
 				bs.SetDialect(format)
+				if fed {
+					bs.Feed()
+				}
 				for range 256 {
 					_ = h.SendHTML(ctx, "bench", html)
 				}
@@ -87,7 +96,9 @@ func BenchmarkSendDialects(b *testing.B) {
 						b.Fatal(err)
 					}
 					if i++; i%256 == 0 {
+						b.StopTimer()
 						bs.Drain()
+						b.StartTimer()
 					}
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/delivery")

@@ -161,8 +161,9 @@ func (fd *feed) push(f *frame, cfg *Config) (readers int, slow []*stream) {
 // checkLocked cuts the readers further behind than the bounds, drops the
 // frames every other reader has passed, and sets the next check: after
 // half the count bound or half the byte bound more, or sooner while few
-// frames are kept, so that a reader is cut before it lags by half as much
-// again and the feed keeps about what its slowest reader has not read.
+// frames are kept and the readers are few, so that a reader is cut before
+// it lags by half as much again and the feed keeps about what its slowest
+// reader has not read.
 func (fd *feed) checkLocked(cfg *Config) (slow []*stream) {
 	end := fd.end()
 	low := end
@@ -180,7 +181,9 @@ func (fd *feed) checkLocked(cfg *Config) (slow []*stream) {
 	if drop := int(low - fd.first); drop > 0 {
 		fd.dropLocked(drop)
 	}
-	step := uint64(max(min(cfg.QueueSize/2, max(len(fd.frames), 32)), 1))
+	// A check visits every reader: with many, it runs less often (up to
+	// half the bound), so that it costs a publisher a few visits a frame.
+	step := uint64(max(min(cfg.QueueSize/2, max(len(fd.frames), 32, len(fd.readers)/16)), 1))
 	fd.checkAt = end + step
 	fd.checkBytes = fd.bytes + int64(max(cfg.QueueMaxBytes/2, 1))
 	return slow
