@@ -143,6 +143,7 @@ func (st *stream) detach(w http.ResponseWriter, first []byte) *detachedConn {
 		st.kick(reasonWrite)
 	} else {
 		st.wrote(0)
+		st.begin()
 	}
 
 	if d := st.hub.cfg.Timeout; d > 0 {

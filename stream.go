@@ -103,6 +103,12 @@ type stream struct {
 	heldBytes int
 	heldLost  bool
 	room      chan struct{} // capacity 1: the writer took frames; the replayer may read on. Made for a replay only.
+	// started is set once the stream's head and connected event are
+	// written (begin); overflowed marks a queue that passed its bounds
+	// before that, while the head was on its way: not the client's
+	// doing, so the stream replays from its start instead of being cut.
+	started    bool
+	overflowed bool
 
 	wake     chan struct{} // capacity 1: "the queue is not empty"
 	done     chan struct{} // closed by kick
@@ -189,12 +195,57 @@ func (st *stream) enqueue(f *frame) {
 		st.mu.Unlock()
 		return
 	case len(st.queue) >= cfg.QueueSize || st.queued+len(f.b) > cfg.QueueMaxBytes:
+		if !st.started {
+			st.overflowLocked()
+			st.mu.Unlock()
+			return
+		}
 		st.mu.Unlock()
 		st.kick(reasonSlow)
 		return
 	}
 	st.pushLocked(f)
 	st.signalLocked()
+}
+
+// overflowLocked turns a stream whose queue passed its bounds before its
+// head was written into a replaying one: its events are dropped from the
+// queue, to be read again from the history from the stream's start once
+// the head is out (begin). Frames without an id that are not lossy (a gap
+// event, a notice) stay. The caller holds st.mu.
+func (st *stream) overflowLocked() {
+	kept, n := st.queue[:0], 0
+	for _, f := range st.queue {
+		if f.id == 0 && !f.lossy {
+			kept = append(kept, f)
+			n += len(f.b)
+		}
+	}
+	clear(st.queue[len(kept):])
+	st.queue, st.queued = kept, n
+	st.replaying, st.heldLost, st.overflowed = true, true, true
+	st.lastID = st.start
+	if st.room == nil {
+		st.room = make(chan struct{}, 1)
+	}
+}
+
+// begin records that the stream's head and connected event are written,
+// and starts the replay of a queue that overflowed before
+// (overflowLocked). The caller is the request's goroutine, while the
+// stream is open.
+func (st *stream) begin() {
+	st.mu.Lock()
+	st.started = true
+	due := st.overflowed
+	st.mu.Unlock()
+	if !due {
+		return
+	}
+	h := st.hub
+	h.counters.replays.Add(1)
+	h.replays.Add(1)
+	go h.replay(st, st.start, shared.EventID{Epoch: h.epoch(), Seq: st.start}.String())
 }
 
 // pushLocked appends f to the queue.
@@ -511,6 +562,7 @@ func (st *stream) serve(ctx context.Context, r *http.Request, w http.ResponseWri
 		return nil
 	}
 	st.clearDeadline()
+	st.begin()
 
 	var timeout <-chan time.Time
 	if d := st.hub.cfg.Timeout; d > 0 {
