@@ -190,13 +190,19 @@ func (fd *feed) checkLocked(cfg *Config) (slow []*stream) {
 }
 
 // dropLocked drops the first n frames. The arrays are resliced, not
-// changed: a writer may hold a slice of them. A big array mostly dropped
-// is copied, so that it does not keep its dropped frames from being freed.
+// changed: a writer may hold a slice of them. An array emptied is let go,
+// and a big one mostly dropped is copied, so that neither keeps its
+// dropped frames from being freed.
 func (fd *feed) dropLocked(n int) {
 	fd.base = fd.cums[n-1]
 	fd.frames, fd.cums = fd.frames[n:], fd.cums[n:]
 	fd.first += uint64(n)
-	if cap(fd.frames) > 64 && len(fd.frames) < cap(fd.frames)/4 {
+	switch {
+	case len(fd.frames) == 0:
+		// An empty slice of the old arrays would still keep them, and
+		// the frames in them, until the next push.
+		fd.frames, fd.cums = nil, nil
+	case cap(fd.frames) > 64 && len(fd.frames) < cap(fd.frames)/4:
 		fd.frames, fd.cums = slices.Clone(fd.frames), slices.Clone(fd.cums)
 	}
 }
